@@ -1,0 +1,170 @@
+import { Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { ActorStore } from '../actor/actor.store';
+import { ConsumerSession } from '../consumer/consumer.session';
+import { Settlement, type NackOptions, type SettleOptions } from '../consumer/settlement';
+import { Wakeups } from '../consumer/wakeups';
+import { pgConfigOf } from '../database/pg-config';
+import type { TransactionOptions } from '../database/transaction';
+import { Interval } from '../database/singleton';
+import { LeaseService } from '../lease/lease.service';
+import type { OutgoingMessage, ReceivedMessage, SendResult } from '../message/message';
+import { resolveMailroomOptions, type MailroomOptions, type ResolvedMailroomOptions } from '../module/mailroom.options';
+import { Producer, type SendOptions } from '../producer/producer';
+import { cleanUp } from '../queue/queue.janitor';
+import { assertInteger, assertName } from '../queue/queue.options';
+import { QueueService, type QueueInfo, type QueueRef } from '../queue/queue.service';
+
+export interface ReceiveRequest {
+  /** The consumer's stable name; sessions of one name on one node share a lease. */
+  consumer?: string;
+  max?: number;
+  waitMs?: number;
+  /** Default: the queue's leaseMs. */
+  leaseMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Everything a service does with Mailroom: administer queues, send, receive and settle.
+ * Each write accepts `{ manager }` to join the caller's TypeORM transaction.
+ */
+export class MailroomClient {
+  readonly queues: QueueService;
+  readonly leases: LeaseService;
+  private readonly producer: Producer;
+  private readonly settlement: Settlement;
+  private readonly wakeups: Wakeups;
+  private readonly options: ResolvedMailroomOptions;
+  private readonly sessions = new Map<string, ConsumerSession>();
+  private readonly chores: Interval[];
+  private readonly logger = new Logger('Mailroom');
+
+  constructor(
+    private readonly dataSource: DataSource,
+    options: MailroomOptions = {},
+  ) {
+    this.options = resolveMailroomOptions(options);
+    const actors = new ActorStore(dataSource);
+    this.queues = new QueueService(dataSource, actors);
+    this.leases = new LeaseService(dataSource, actors);
+    this.producer = new Producer(dataSource, this.queues);
+    this.settlement = new Settlement(dataSource, this.queues);
+    this.wakeups = new Wakeups(pgConfigOf(dataSource));
+    this.wakeups.on('actor', (a) => this.queues.onActorChange(a));
+    this.wakeups.on('resync', () => this.queues.onActorChange(null));
+    this.wakeups.on('listen-error', (e) => this.logger.warn(`LISTEN connection failed, retrying: ${e}`));
+    const report = (chore: string) => (e: unknown) => this.logger.error(`${chore} failed: ${e}`);
+    this.chores = [
+      new Interval(this.options.reaperIntervalMs, () => this.leases.reap(), report('lease reaper')),
+      new Interval(this.options.janitorIntervalMs, () => cleanUp(dataSource), report('janitor')),
+    ];
+  }
+
+  /** Opens the LISTEN connection and starts the reaper and janitor. */
+  async start(): Promise<void> {
+    await this.wakeups.start();
+    for (const chore of this.chores) chore.start();
+  }
+
+  /** Stops chores and releases every session's lease: unsettled messages return without spending an attempt. */
+  async close(): Promise<void> {
+    await Promise.all(this.chores.map((chore) => chore.stop()));
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(sessions.map((session) => session.close()));
+    await this.wakeups.close();
+  }
+
+  // Administering queues
+
+  createQueue(
+    name: string,
+    options?: unknown,
+    tx: TransactionOptions = {},
+  ): Promise<{ queue: QueueInfo; created: boolean }> {
+    return this.queues.upsert(name, options, tx.manager);
+  }
+  getQueue(name: string): Promise<QueueInfo> {
+    return this.queues.get(name);
+  }
+  listQueues(): Promise<QueueInfo[]> {
+    return this.queues.list();
+  }
+  pauseQueue(name: string): Promise<QueueInfo> {
+    return this.queues.pause(name);
+  }
+  resumeQueue(name: string): Promise<QueueInfo> {
+    return this.queues.resume(name);
+  }
+  purgeQueue(name: string): Promise<{ purged: number }> {
+    return this.queues.purge(name);
+  }
+  deleteQueue(name: string): Promise<void> {
+    return this.queues.delete(name);
+  }
+
+  // Producing
+
+  send<T>(queue: string, body: T, options: Omit<OutgoingMessage<T>, 'body'> & SendOptions = {}): Promise<SendResult> {
+    const { manager, ...message } = options;
+    return this.producer.send(queue, { ...message, body }, { manager });
+  }
+  sendBatch(queue: string, messages: OutgoingMessage[], options: SendOptions = {}): Promise<SendResult[]> {
+    return this.producer.sendBatch(queue, messages, options);
+  }
+
+  // Consuming
+
+  async receive<T = unknown>(queue: string, request: ReceiveRequest = {}): Promise<ReceivedMessage<T>[]> {
+    const { consumer = this.options.defaultConsumer, max = 1, waitMs = 0, leaseMs, signal } = request;
+    assertName(consumer, 'consumer');
+    assertInteger(max, 'max', 1, 100);
+    assertInteger(waitMs, 'waitMs', 0, 20_000);
+    if (leaseMs !== undefined) assertInteger(leaseMs, 'leaseMs', 100, 12 * 3_600_000);
+    const ref = await this.queues.ref(queue);
+    const session = this.session(ref, consumer);
+    const lease = leaseMs ?? ref.options.leaseMs;
+    return session.receive({ max, waitMs, leaseMs: lease, signal }) as Promise<ReceivedMessage<T>[]>;
+  }
+  ack(queue: string, receipts: string[], options?: SettleOptions): Promise<{ acked: number }> {
+    return this.settlement.ack(queue, receipts, options);
+  }
+  nack(queue: string, receipts: string[], options?: NackOptions): Promise<{ nacked: number }> {
+    return this.settlement.nack(queue, receipts, options);
+  }
+  extend(
+    queue: string,
+    receipts: string[],
+    leaseMs: number,
+    options?: SettleOptions,
+  ): Promise<{ leaseExpiresAt: Date }> {
+    return this.settlement.extend(queue, receipts, leaseMs, options);
+  }
+
+  /** Ends one consumer's session on a queue (graceful: no attempts spent). */
+  async release(queue: string, consumer = this.options.defaultConsumer): Promise<void> {
+    const ref = await this.queues.ref(queue);
+    const key = `${ref.id}:${consumer}`;
+    const session = this.sessions.get(key);
+    this.sessions.delete(key);
+    await session?.close();
+  }
+
+  private session(ref: QueueRef, consumer: string): ConsumerSession {
+    const key = `${ref.id}:${consumer}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = new ConsumerSession(
+        ref,
+        consumer,
+        this.dataSource,
+        this.leases,
+        this.wakeups,
+        this.options.pollIntervalMs,
+      );
+      this.sessions.set(key, session);
+    }
+    return session;
+  }
+}

@@ -1,0 +1,101 @@
+import { query } from '../database/transaction';
+import type { DataSource } from 'typeorm';
+import type { LeaseService } from '../lease/lease.service';
+import type { ReceivedMessage } from '../message/message';
+import type { QueueRef } from '../queue/queue.service';
+import { CLAIM_SQL } from './claim.sql';
+import { encodeReceipt } from './receipt';
+import type { Wakeups } from './wakeups';
+
+export interface ReceiveOptions {
+  /** Most messages to take (1-100). */
+  max: number;
+  /** Long-poll: wait up to this long for a message (0 returns at once). */
+  waitMs: number;
+  /** Lease duration for this receive; the session's lease is renewed to at least now + leaseMs. */
+  leaseMs: number;
+  signal?: AbortSignal;
+}
+
+interface ClaimRow {
+  expires_at: Date;
+  seq: string | null;
+  id: string;
+  body: unknown;
+  headers: Record<string, string>;
+  group_key: string | null;
+  delivery_count: number;
+}
+
+/**
+ * One consumer session on one queue: owns a lease actor and claims messages into it.
+ * Receiving renews the lease; a lease that expired (or was lost to the reaper) is
+ * replaced by a new one on the next receive, and its messages come back via the reaper.
+ */
+export class ConsumerSession {
+  private leaseId: string | null = null;
+
+  constructor(
+    readonly queue: QueueRef,
+    readonly consumer: string,
+    private readonly dataSource: DataSource,
+    private readonly leases: LeaseService,
+    private readonly wakeups: Wakeups,
+    private readonly pollIntervalMs: number,
+  ) {}
+
+  async receive(options: ReceiveOptions): Promise<ReceivedMessage[]> {
+    const deadline = Date.now() + options.waitMs;
+    // Watch before claiming: a send that commits between our empty claim and the wait
+    // still wakes us (no lost wake-up), so latency is one notification, not a poll.
+    const watch = this.wakeups.watch(this.queue.id);
+    try {
+      for (;;) {
+        const messages = await this.claim(options);
+        const remaining = deadline - Date.now();
+        if (messages.length > 0 || remaining <= 0 || options.signal?.aborted) return messages;
+        await watch.wait(Math.min(remaining, this.pollIntervalMs), options.signal);
+      }
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  /** Ends the session: unsettled messages return without spending an attempt. */
+  async close(): Promise<void> {
+    const leaseId = this.leaseId;
+    this.leaseId = null;
+    if (leaseId) await this.leases.release(leaseId);
+  }
+
+  private async claim(options: ReceiveOptions): Promise<ReceivedMessage[]> {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      if (!this.leaseId) this.leaseId = await this.leases.open(this.queue, this.consumer, options.leaseMs);
+      if (!this.leaseId) return []; // exclusive ordering: another consumer holds the queue
+      const rows: ClaimRow[] = await query<ClaimRow>(this.dataSource.manager, CLAIM_SQL, [
+        this.leaseId,
+        options.max,
+        options.leaseMs,
+      ]);
+      if (rows.length > 0) return toMessages(rows);
+      this.leaseId = null; // expired or released under us: open a fresh lease and try once more
+    }
+    return [];
+  }
+}
+
+function toMessages(rows: ClaimRow[]): ReceivedMessage[] {
+  return rows
+    .filter((row) => row.seq !== null)
+    .sort((a, b) => Number(a.seq) - Number(b.seq))
+    .map((row) => ({
+      id: row.id,
+      sequence: Number(row.seq),
+      body: row.body,
+      headers: row.headers,
+      groupKey: row.group_key,
+      deliveryCount: row.delivery_count,
+      receipt: encodeReceipt(row.seq!, row.id, row.delivery_count),
+      leaseExpiresAt: row.expires_at,
+    }));
+}

@@ -1,0 +1,84 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { query, type TransactionOptions } from '../database/transaction';
+import { assertInteger } from '../queue/queue.options';
+import { LeaseLostError } from '../errors/mailroom.errors';
+import type { QueueService } from '../queue/queue.service';
+import { decodeReceipts, encodeReceipt, receiptArrays, type Receipt } from './receipt';
+import { ACK_SQL, EXTEND_SQL, LIVE_RECEIPTS_SQL, NACK_SQL } from './settle.sql';
+
+/** With `manager`, the settlement counts only if the caller's transaction commits. */
+export type SettleOptions = TransactionOptions;
+
+export interface NackOptions extends SettleOptions {
+  /** The message is deliverable again after this long (default 0). */
+  delayMs?: number;
+  /** Why the delivery failed; kept on the message as its last error. */
+  reason?: string;
+}
+
+/**
+ * Ack, nack and extend, each fenced by receipts and all or nothing: one stale receipt
+ * in a batch raises LeaseLostError naming it, and nothing changes.
+ */
+export class Settlement {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queues: QueueService,
+  ) {}
+
+  async ack(queue: string, receipts: unknown, options: SettleOptions = {}): Promise<{ acked: number }> {
+    const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
+    const rows = await this.run(queueId, decoded, ACK_SQL, [], options.manager);
+    return { acked: rows.length };
+  }
+
+  async nack(queue: string, receipts: unknown, options: NackOptions = {}): Promise<{ nacked: number }> {
+    const delayMs = options.delayMs ?? 0;
+    assertInteger(delayMs, 'delayMs', 0, 2_147_483_647);
+    const reason = options.reason === undefined ? null : String(options.reason).slice(0, 4_000);
+    const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
+    const rows = await this.run(queueId, decoded, NACK_SQL, [delayMs, reason], options.manager);
+    return { nacked: rows.length };
+  }
+
+  async extend(
+    queue: string,
+    receipts: unknown,
+    leaseMs: number,
+    options: SettleOptions = {},
+  ): Promise<{ leaseExpiresAt: Date }> {
+    assertInteger(leaseMs, 'leaseMs', 100, 12 * 3_600_000);
+    const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
+    const rows = await this.run<{ expires_at: Date }>(queueId, decoded, EXTEND_SQL, [leaseMs], options.manager);
+    const earliest = rows.reduce((min, row) => (row.expires_at < min ? row.expires_at : min), rows[0].expires_at);
+    return { leaseExpiresAt: earliest };
+  }
+
+  private async prepare(queue: string, receipts: unknown, manager?: EntityManager): Promise<[number, Receipt[]]> {
+    const decoded = decodeReceipts(receipts);
+    const ref = await this.queues.ref(queue, manager);
+    return [ref.id, decoded];
+  }
+
+  private async run<R = { seq: string }>(
+    queueId: number,
+    receipts: Receipt[],
+    sql: string,
+    extra: unknown[],
+    manager?: EntityManager,
+  ): Promise<R[]> {
+    const params = [queueId, ...receiptArrays(receipts), receipts.length, ...extra];
+    const rows = await query<R>(manager ?? this.dataSource.manager, sql, params);
+    if (rows.length > 0) return rows;
+    throw new LeaseLostError(await this.stale(queueId, receipts, manager));
+  }
+
+  private async stale(queueId: number, receipts: Receipt[], manager?: EntityManager): Promise<string[]> {
+    const params = [queueId, ...receiptArrays(receipts), receipts.length];
+    const live = await query<{ seq: string }>(manager ?? this.dataSource.manager, LIVE_RECEIPTS_SQL, params);
+    const liveSeqs = new Set(live.map((row) => String(row.seq)));
+    const stale = receipts.filter((r) => !liveSeqs.has(r.seq));
+    // Empty only if the deliveries changed again since the write: then none can be trusted.
+    return (stale.length > 0 ? stale : receipts).map((r) => encodeReceipt(r.seq, r.id, r.delivery));
+  }
+}

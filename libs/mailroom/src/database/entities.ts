@@ -1,0 +1,5 @@
+import { LeaseEntity } from '../lease/lease.entity';
+import { QueueEntity } from '../queue/queue.entity';
+
+/** Mailroom's TypeORM entities; add them to your DataSource's `entities`. */
+export const mailroomEntities = [QueueEntity, LeaseEntity];

@@ -1,0 +1,37 @@
+import type { Pool, PoolClient } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** Accepted by every write: pass the caller's EntityManager to join its transaction. */
+export interface TransactionOptions {
+  manager?: EntityManager;
+}
+
+/** Joins the caller's transaction when `manager` is inside one; otherwise opens one. */
+export function inTransaction<T>(
+  dataSource: DataSource,
+  manager: EntityManager | undefined,
+  work: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
+  if (manager?.queryRunner?.isTransactionActive) return work(manager);
+  return (manager ?? dataSource.manager).transaction(work);
+}
+
+/**
+ * Runs one hand-written statement and returns its rows: on the connection of the
+ * manager's query runner (and so inside its transaction) when there is one, else on the
+ * pool. It goes to `pg` directly: TypeORM's `query` reshapes UPDATE/DELETE results and
+ * adds per-call overhead the hot paths do not need.
+ */
+export async function query<R = Record<string, unknown>>(
+  manager: EntityManager,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const runner = manager.queryRunner;
+  if (runner && !runner.isReleased) {
+    const client = (await runner.connect()) as PoolClient;
+    return (await client.query(sql, params)).rows as R[];
+  }
+  const pool = (manager.connection.driver as unknown as { master: Pool }).master;
+  return (await pool.query(sql, params)).rows as R[];
+}

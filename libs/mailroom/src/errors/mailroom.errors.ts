@@ -1,0 +1,67 @@
+/**
+ * Every error Mailroom raises on purpose. `code` is stable and is what the REST API
+ * returns; the HTTP status for each code is decided in one place (src/http).
+ */
+export abstract class MailroomError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that can never succeed as given; `field` names the offending part. */
+export class InvalidRequestError extends MailroomError {
+  readonly code = 'invalid_request';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export class QueueNotFoundError extends MailroomError {
+  readonly code = 'queue_not_found';
+  constructor(readonly queue: string) {
+    super(`Queue "${queue}" does not exist. Create it first (PUT /v1/queues/${queue} or client.createQueue).`);
+  }
+}
+
+export class QueueDeletedError extends MailroomError {
+  readonly code = 'queue_deleted';
+  constructor(readonly queue: string) {
+    super(`Queue "${queue}" is being deleted; it accepts and delivers nothing.`);
+  }
+}
+
+/** A receipt that no longer names a live delivery: its lease expired, or it was already settled. */
+export class LeaseLostError extends MailroomError {
+  readonly code = 'lease_lost';
+  constructor(readonly receipts: string[]) {
+    super(
+      `${receipts.length} receipt(s) no longer hold a lease (expired, redelivered or already settled); nothing was changed. ` +
+        'Receive the message again, and extend the lease if handling takes longer than leaseMs.',
+    );
+  }
+}
+
+export class MessageTooLargeError extends MailroomError {
+  readonly code = 'message_too_large';
+  constructor(
+    readonly queue: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`Message of ${bytes} bytes exceeds maxMessageBytes ${limit} of queue "${queue}".`);
+  }
+}
+
+/** An actor was sent an event its current state does not accept (e.g. changing a queue's ordering). */
+export class InvalidTransitionError extends MailroomError {
+  readonly code = 'invalid_transition';
+  constructor(message: string) {
+    super(message);
+  }
+}

@@ -1,0 +1,29 @@
+// Setting up: the Nest module, its options, and the schema it needs.
+export { MailroomModule } from './module/mailroom.module';
+export type { MailroomOptions } from './module/mailroom.options';
+export { mailroomEntities } from './database/entities';
+export { mailroomMigrations } from '../../../migrations';
+
+// Administering queues.
+export { QUEUE_DEFAULTS } from './queue/queue.options';
+export type { QueueOptions, QueueOrdering } from './queue/queue.options';
+export type { QueueInfo } from './queue/queue.service';
+export type { QueueStats } from './queue/queue.sql';
+
+// Producing and consuming.
+export { MailroomClient } from './client/mailroom.client';
+export type { ReceiveRequest } from './client/mailroom.client';
+export type { Headers, OutgoingMessage, ReceivedMessage, SendResult } from './message/message';
+export type { TransactionOptions } from './database/transaction';
+export type { NackOptions } from './consumer/settlement';
+
+// Errors: every one has a stable `code`.
+export {
+  InvalidRequestError,
+  InvalidTransitionError,
+  LeaseLostError,
+  MailroomError,
+  MessageTooLargeError,
+  QueueDeletedError,
+  QueueNotFoundError,
+} from './errors/mailroom.errors';

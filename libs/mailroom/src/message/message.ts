@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidRequestError } from '../errors/mailroom.errors';
+import { assertInteger } from '../queue/queue.options';
+
+export type Headers = Record<string, string>;
+
+/** A message as a producer hands it over. Immutable once accepted. */
+export interface OutgoingMessage<TBody = unknown> {
+  body: TBody;
+  headers?: Headers;
+  /** Client-supplied id (uuid): sending it again within the dedup window stores nothing new. */
+  id?: string;
+  /** Visible to consumers only after this many ms. */
+  delayMs?: number;
+  /** In `grouped` ordering, messages of one group are delivered one at a time, in order. */
+  groupKey?: string;
+}
+
+/** The producer's ack: the message is committed. */
+export interface SendResult {
+  id: string;
+  sequence: number;
+  /** True when the id was already stored within the dedup window; nothing new was stored. */
+  duplicate: boolean;
+}
+
+/** A delivery: the message plus the receipt that ack, nack and extend must present. */
+export interface ReceivedMessage<TBody = unknown> {
+  id: string;
+  sequence: number;
+  body: TBody;
+  headers: Headers;
+  groupKey: string | null;
+  deliveryCount: number;
+  receipt: string;
+  leaseExpiresAt: Date;
+}
+
+/** A message checked and encoded for SEND_SQL. */
+export interface EncodedMessage {
+  id: string;
+  clientId: boolean;
+  body: string;
+  headers: string;
+  groupKey: string | null;
+  delayMs: number;
+  bytes: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_DELAY_MS = 2_147_483_647;
+
+/** Validates one outgoing message; `at` prefixes field names (e.g. `messages[3].`). */
+export function encodeMessage(message: unknown, at = ''): EncodedMessage {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    throw new InvalidRequestError(at || 'message', 'must be an object with a body');
+  }
+  const { body, headers = {}, id, delayMs = 0, groupKey = null, ...rest } = message as OutgoingMessage;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) throw new InvalidRequestError(`${at}${unknown}`, 'unknown message field');
+  if (body === undefined) throw new InvalidRequestError(`${at}body`, 'is required (any JSON value)');
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw new InvalidRequestError(`${at}headers`, 'must be an object of string values');
+  }
+  for (const [key, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') throw new InvalidRequestError(`${at}headers.${key}`, 'must be a string');
+  }
+  if (id !== undefined && (typeof id !== 'string' || !UUID.test(id))) {
+    throw new InvalidRequestError(`${at}id`, 'must be a uuid');
+  }
+  assertInteger(delayMs, `${at}delayMs`, 0, MAX_DELAY_MS);
+  if (groupKey !== null && (typeof groupKey !== 'string' || groupKey.length === 0 || groupKey.length > 256)) {
+    throw new InvalidRequestError(`${at}groupKey`, 'must be a string of 1 to 256 characters');
+  }
+  const encodedBody = JSON.stringify(body);
+  const encodedHeaders = JSON.stringify(headers);
+  return {
+    id: id?.toLowerCase() ?? randomUUID(),
+    clientId: id !== undefined,
+    body: encodedBody,
+    headers: encodedHeaders,
+    groupKey,
+    delayMs,
+    bytes: Buffer.byteLength(encodedBody) + Buffer.byteLength(encodedHeaders),
+  };
+}

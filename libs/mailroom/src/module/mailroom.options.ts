@@ -1,0 +1,39 @@
+import type { DataSource } from 'typeorm';
+import { assertInteger, assertName } from '../queue/queue.options';
+
+export interface MailroomOptions {
+  /** The DataSource Mailroom stores its tables in; default: the app's default TypeORM DataSource. */
+  dataSource?: DataSource;
+  /** Fallback poll while waiting for messages, in case a wake-up is missed (ms, default 1000). */
+  pollIntervalMs?: number;
+  /** How often the lease reaper looks for expired leases (ms, default 1000). */
+  reaperIntervalMs?: number;
+  /** How often dedup entries, retention and deleted queues are cleaned up (ms, default 30000). */
+  janitorIntervalMs?: number;
+  /** Consumer name used when a receive names none (default "default"). */
+  defaultConsumer?: string;
+}
+
+export type ResolvedMailroomOptions = Required<Omit<MailroomOptions, 'dataSource'>>;
+
+const DEFAULTS: ResolvedMailroomOptions = {
+  pollIntervalMs: 1_000,
+  reaperIntervalMs: 1_000,
+  janitorIntervalMs: 30_000,
+  defaultConsumer: 'default',
+};
+
+/** Fails fast at start with the option's name and what it allows. */
+export function resolveMailroomOptions(options: MailroomOptions): ResolvedMailroomOptions {
+  const { dataSource: _dataSource, ...rest } = options;
+  const resolved = { ...DEFAULTS, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
+  for (const key of Object.keys(resolved)) {
+    if (!(key in DEFAULTS))
+      throw new Error(`Mailroom option "${key}" is unknown; allowed: dataSource, ${Object.keys(DEFAULTS).join(', ')}`);
+  }
+  assertInteger(resolved.pollIntervalMs, 'pollIntervalMs', 10, 60_000);
+  assertInteger(resolved.reaperIntervalMs, 'reaperIntervalMs', 10, 600_000);
+  assertInteger(resolved.janitorIntervalMs, 'janitorIntervalMs', 100, 3_600_000);
+  assertName(resolved.defaultConsumer, 'defaultConsumer');
+  return resolved as ResolvedMailroomOptions;
+}

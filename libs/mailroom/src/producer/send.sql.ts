@@ -1,0 +1,53 @@
+import { MESSAGE_CHANNEL } from '../database/channels';
+
+/**
+ * Send: one statement for a whole batch, so a batch is stored all or nothing and costs
+ * one round trip and one commit.
+ *
+ * - The queue is resolved by name in the same statement: a queue deleted concurrently
+ *   yields no rows (the caller explains 404/410) instead of orphan messages.
+ * - Sequences are drawn in input order (WITH ORDINALITY, MATERIALIZED), so a batch keeps
+ *   its order in the queue.
+ * - Client-supplied ids are remembered in mailroom_dedup. ON CONFLICT DO UPDATE ... WHERE
+ *   expired takes the conflicting row's lock, so two concurrent sends of one id cannot
+ *   both store it; the loser sees no RETURNING row and reports a duplicate. Generated ids
+ *   skip the register: a random uuid cannot collide.
+ * - The wake-up NOTIFY is part of the statement and is delivered on commit only.
+ */
+export const SEND_SQL = `
+WITH q AS (
+  SELECT id, dedup_window_ms FROM mailroom_queue WHERE name = $1 AND state IN ('active', 'paused')
+),
+input AS MATERIALIZED (
+  SELECT i.*, nextval('mailroom_message_seq') AS seq
+    FROM unnest($2::uuid[], $3::jsonb[], $4::jsonb[], $5::text[], $6::int[], $7::bool[]) WITH ORDINALITY
+         AS i(id, body, headers, group_key, delay_ms, client_id, ord)
+   WHERE EXISTS (SELECT 1 FROM q)
+   ORDER BY i.ord
+),
+remembered AS (
+  INSERT INTO mailroom_dedup AS d (queue_id, message_id, seq, expires_at)
+  SELECT q.id, i.id, i.seq, now() + q.dedup_window_ms * interval '1 millisecond'
+    FROM q JOIN input i ON i.client_id
+  ON CONFLICT (queue_id, message_id) DO UPDATE
+     SET seq = EXCLUDED.seq, expires_at = EXCLUDED.expires_at
+   WHERE d.expires_at <= now()
+  RETURNING d.message_id
+),
+stored AS (
+  INSERT INTO mailroom_message (seq, queue_id, id, body, headers, group_key, visible_at)
+  SELECT i.seq, q.id, i.id, i.body, i.headers, i.group_key, now() + i.delay_ms * interval '1 millisecond'
+    FROM q JOIN input i ON NOT i.client_id OR i.id IN (SELECT message_id FROM remembered)
+  RETURNING id, seq
+),
+woken AS (
+  SELECT pg_notify('${MESSAGE_CHANNEL}', q.id::text) FROM q WHERE EXISTS (SELECT 1 FROM stored)
+)
+SELECT q.id AS queue_id, s.id, s.seq
+  FROM q
+  LEFT JOIN stored s ON true
+ CROSS JOIN (SELECT count(*) FROM woken) AS w`;
+
+/** The sequences first assigned to ids that SEND_SQL reported as duplicates (rare path). */
+export const DUPLICATES_SQL = `
+SELECT message_id AS id, seq FROM mailroom_dedup WHERE queue_id = $1 AND message_id = ANY($2::uuid[])`;

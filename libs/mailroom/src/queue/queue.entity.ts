@@ -1,0 +1,39 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { ActorRow } from '../actor/actor.entity';
+import type { QueueOrdering } from './queue.options';
+
+/** A queue actor row; option columns are projections of the snapshot for hot-path SQL. */
+@Entity('mailroom_queue')
+export class QueueEntity extends ActorRow {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  @Column({ type: 'text' })
+  name: string;
+
+  @Column({ name: 'lease_ms', type: 'integer' })
+  leaseMs: number;
+
+  @Column({ name: 'max_deliveries', type: 'integer' })
+  maxDeliveries: number;
+
+  @Column({ type: 'text' })
+  ordering: QueueOrdering;
+
+  @Column({ name: 'max_message_bytes', type: 'integer' })
+  maxMessageBytes: number;
+
+  @Column({ name: 'dedup_window_ms', type: 'integer' })
+  dedupWindowMs: number;
+
+  @Column({
+    name: 'retention_ms',
+    type: 'bigint',
+    nullable: true,
+    transformer: { to: (v) => v, from: (v) => (v === null ? null : Number(v)) },
+  })
+  retentionMs: number | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

@@ -1,0 +1,177 @@
+import { Not, type DataSource, type EntityManager } from 'typeorm';
+import type { ActorStore } from '../actor/actor.store';
+import type { ActorAnnouncement } from '../database/channels';
+import { query } from '../database/transaction';
+import { QueueDeletedError, QueueNotFoundError } from '../errors/mailroom.errors';
+import { queueActor } from './queue.actor';
+import { QueueEntity } from './queue.entity';
+import type { QueueEvent } from './queue.machine';
+import { assertName, resolveQueueOptions, type QueueOptions } from './queue.options';
+import {
+  DELETE_DEDUP_SQL,
+  DELETE_MESSAGES_BATCH_SQL,
+  PURGE_SQL,
+  QUEUE_STATS_SQL,
+  toStats,
+  type QueueStats,
+} from './queue.sql';
+
+export interface QueueInfo {
+  name: string;
+  state: 'active' | 'paused';
+  options: QueueOptions;
+  stats: QueueStats;
+}
+
+/** What the hot paths need of a queue, cached per node and dropped when the actor changes. */
+export interface QueueRef {
+  id: number;
+  name: string;
+  state: string;
+  options: QueueOptions;
+}
+
+const DELETE_BATCH = 5_000;
+
+/** Queue administration (the actor's events) and the node's cache of live queues. */
+export class QueueService {
+  private readonly refs = new Map<string, QueueRef>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly actors: ActorStore,
+  ) {}
+
+  /** Creates the queue, or reconfigures it; `created` says which. */
+  async upsert(name: string, input: unknown, manager?: EntityManager): Promise<{ queue: QueueInfo; created: boolean }> {
+    assertName(name);
+    const existing = await this.find(name, manager);
+    if (existing) {
+      const options = resolveQueueOptions(input, optionsOf(existing));
+      const row = await this.event(name, { type: 'CONFIGURE', options }, manager);
+      return { queue: await this.describe(row, manager), created: false };
+    }
+    const options = resolveQueueOptions(input);
+    try {
+      const row = await this.actors.create(queueActor, {}, { name, options }, manager);
+      return { queue: await this.describe(row, manager), created: true };
+    } catch (error) {
+      // Another node created it between our look-up and insert: theirs stands, ours configures it.
+      if ((error as { code?: string }).code !== '23505' || manager?.queryRunner?.isTransactionActive) throw error;
+      return this.upsert(name, input, manager);
+    }
+  }
+
+  async get(name: string): Promise<QueueInfo> {
+    return this.describe(await this.live(name));
+  }
+
+  async list(): Promise<QueueInfo[]> {
+    const rows = await this.dataSource.manager.find(QueueEntity, {
+      where: { state: Not('deleted') },
+      order: { name: 'ASC' },
+    });
+    const live = rows.filter((row) => row.state !== 'deleting');
+    const stats = await this.stats(live.map((row) => row.id));
+    return live.map((row) => info(row, stats.get(row.id)));
+  }
+
+  async pause(name: string): Promise<QueueInfo> {
+    return this.describe(await this.event(name, { type: 'PAUSE' }));
+  }
+
+  async resume(name: string): Promise<QueueInfo> {
+    return this.describe(await this.event(name, { type: 'RESUME' }));
+  }
+
+  /** Removes every message not currently leased. */
+  async purge(name: string): Promise<{ purged: number }> {
+    const row = await this.live(name);
+    const [result] = await query<{ purged: number }>(this.dataSource.manager, PURGE_SQL, [row.id]);
+    return { purged: result.purged };
+  }
+
+  /** deleting (sends and claims stop) → its messages removed in batches → deleted. */
+  async delete(name: string): Promise<void> {
+    const row = await this.event(name, { type: 'DELETE' });
+    for (;;) {
+      const [{ deleted }] = await query<{ deleted: number }>(this.dataSource.manager, DELETE_MESSAGES_BATCH_SQL, [
+        row.id,
+        DELETE_BATCH,
+      ]);
+      if (deleted < DELETE_BATCH) break;
+    }
+    await query(this.dataSource.manager, DELETE_DEDUP_SQL, [row.id]);
+    await this.actors.apply(queueActor, { id: row.id }, { type: 'DELETED' });
+    this.refs.delete(name);
+  }
+
+  /** The live queue named `name`, from the cache when it can be. */
+  async ref(name: string, manager?: EntityManager): Promise<QueueRef> {
+    const cached = this.refs.get(name);
+    if (cached) return cached;
+    const row = await this.live(name, manager);
+    const ref = { id: row.id, name: row.name, state: row.state, options: optionsOf(row) };
+    this.refs.set(name, ref);
+    return ref;
+  }
+
+  /** Wired to the LISTEN connection: any queue transition on any node drops the cached entry. */
+  onActorChange(announcement: ActorAnnouncement | null): void {
+    if (announcement === null) return this.refs.clear();
+    if (announcement.kind !== 'queue') return;
+    for (const [name, ref] of this.refs) if (ref.id === announcement.id) this.refs.delete(name);
+  }
+
+  /** Raises the error that explains why `name` is not a live queue (404 or 410). */
+  async explainMissing(name: string, manager?: EntityManager): Promise<never> {
+    this.refs.delete(name);
+    await this.live(name, manager);
+    throw new QueueNotFoundError(name);
+  }
+
+  private async event(name: string, event: QueueEvent, manager?: EntityManager): Promise<QueueEntity> {
+    assertName(name);
+    const applied = await this.actors.apply(queueActor, { name, state: Not('deleted') }, event, manager);
+    if (!applied) throw new QueueNotFoundError(name);
+    this.refs.delete(name);
+    return applied.row;
+  }
+
+  private async live(name: string, manager?: EntityManager): Promise<QueueEntity> {
+    assertName(name);
+    const row = await this.find(name, manager);
+    if (!row) throw new QueueNotFoundError(name);
+    if (row.state === 'deleting') throw new QueueDeletedError(name);
+    return row;
+  }
+
+  private find(name: string, manager?: EntityManager): Promise<QueueEntity | null> {
+    return (manager ?? this.dataSource.manager).findOne(QueueEntity, { where: { name, state: Not('deleted') } });
+  }
+
+  private async describe(row: QueueEntity, manager?: EntityManager): Promise<QueueInfo> {
+    const stats = await this.stats([row.id], manager);
+    return info(row, stats.get(row.id));
+  }
+
+  private async stats(ids: number[], manager?: EntityManager): Promise<Map<number, QueueStats>> {
+    if (ids.length === 0) return new Map();
+    const rows = await query<Record<string, string>>(manager ?? this.dataSource.manager, QUEUE_STATS_SQL, [ids]);
+    return new Map(rows.map((row) => [Number(row.queue_id), toStats(row)]));
+  }
+}
+
+function optionsOf(row: QueueEntity): QueueOptions {
+  const { leaseMs, maxDeliveries, ordering, maxMessageBytes, dedupWindowMs, retentionMs } = row;
+  return { leaseMs, maxDeliveries, ordering, maxMessageBytes, dedupWindowMs, retentionMs };
+}
+
+function info(row: QueueEntity, stats: QueueStats | undefined): QueueInfo {
+  return {
+    name: row.name,
+    state: row.state as QueueInfo['state'],
+    options: optionsOf(row),
+    stats: stats ?? toStats(undefined),
+  };
+}

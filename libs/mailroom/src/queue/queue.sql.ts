@@ -1,0 +1,46 @@
+/** Admin-path SQL for queues: counts, purge and the batched deletion of a deleted queue's messages. */
+
+export interface QueueStats {
+  available: number;
+  inFlight: number;
+  delayed: number;
+  /** Messages whose failed deliveries reached maxDeliveries; dead-lettering moves them later. */
+  exhausted: number;
+}
+
+/** One pass over the queue's messages; admin path, not the hot path. */
+export const QUEUE_STATS_SQL = `
+  SELECT m.queue_id,
+         count(*) FILTER (WHERE m.lease_id IS NULL AND m.visible_at <= now() AND m.attempts < q.max_deliveries) AS available,
+         count(*) FILTER (WHERE m.lease_id IS NOT NULL) AS in_flight,
+         count(*) FILTER (WHERE m.lease_id IS NULL AND m.visible_at > now() AND m.attempts < q.max_deliveries) AS delayed,
+         count(*) FILTER (WHERE m.lease_id IS NULL AND m.attempts >= q.max_deliveries) AS exhausted
+    FROM mailroom_message m
+    JOIN mailroom_queue q ON q.id = m.queue_id
+   WHERE m.queue_id = ANY($1::int[])
+   GROUP BY m.queue_id`;
+
+/** Purge removes what is not in flight: held messages are settled by their consumers as usual. */
+export const PURGE_SQL = `
+  WITH gone AS (DELETE FROM mailroom_message WHERE queue_id = $1 AND lease_id IS NULL RETURNING 1)
+  SELECT count(*)::int AS purged FROM gone`;
+
+/**
+ * Deletes a deleting queue's messages a batch at a time, so no transaction grows long.
+ * FOR UPDATE (not SKIP LOCKED): a row held by a concurrent ack is waited for, not left behind.
+ */
+export const DELETE_MESSAGES_BATCH_SQL = `
+  WITH batch AS (SELECT seq FROM mailroom_message WHERE queue_id = $1 LIMIT $2 FOR UPDATE),
+       gone AS (DELETE FROM mailroom_message m USING batch WHERE m.seq = batch.seq RETURNING 1)
+  SELECT count(*)::int AS deleted FROM gone`;
+
+export const DELETE_DEDUP_SQL = `DELETE FROM mailroom_dedup WHERE queue_id = $1`;
+
+export function toStats(row: Record<string, string> | undefined): QueueStats {
+  return {
+    available: Number(row?.available ?? 0),
+    inFlight: Number(row?.in_flight ?? 0),
+    delayed: Number(row?.delayed ?? 0),
+    exhausted: Number(row?.exhausted ?? 0),
+  };
+}
