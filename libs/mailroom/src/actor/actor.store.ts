@@ -66,7 +66,10 @@ export class ActorStore {
       const row = await tx.findOne(kind.entity, { where, lock: { mode: 'pessimistic_write' } });
       if (!row) return null;
       const current = kind.machine.resolveState(row.snapshot as never) as AnyMachineSnapshot;
-      if (!current.can(event)) throw new InvalidTransitionError(kind.refusal(row, event));
+      // Enabled transitions, guards applied; an explicit `{}` handler (idempotent event) counts,
+      // which `snapshot.can` would not.
+      const enabled = kind.machine.getTransitionData(current as never, event);
+      if (!enabled?.length) throw new InvalidTransitionError(kind.refusal(row, event));
       const [next, actions] = transition(kind.machine, current as SnapshotFrom<M>, event) as [
         AnyMachineSnapshot,
         { type: string; params: unknown }[],

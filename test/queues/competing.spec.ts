@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MailroomClient } from '@mailroom/core';
+import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+
+let db: TestDatabase;
+let nodes: MailroomClient[];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // Separate pools, so the consumers' transactions really overlap.
+  nodes = await Promise.all([0, 1, 2, 3].map(async () => startClient(await db.newDataSource())));
+});
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.close()));
+  await db?.drop();
+});
+
+describe('competing consumers', () => {
+  it('delivers each of 10,000 messages to exactly one of 4 consumers while all ack', async () => {
+    const total = 10_000;
+    await nodes[0].createQueue('work', { leaseMs: 60_000 });
+    for (let i = 0; i < total; i += 1000) {
+      await nodes[0].sendBatch('work', Array.from({ length: 1000 }, (_, j) => ({ body: i + j })));
+    }
+    const seen = new Map<number, number>();
+    const perConsumer = await Promise.all(
+      nodes.map(async (node, c) => {
+        let mine = 0;
+        for (;;) {
+          const batch = await node.receive<number>('work', { consumer: `c${c}`, max: 50 });
+          if (batch.length === 0) return mine;
+          for (const m of batch) seen.set(m.body, (seen.get(m.body) ?? 0) + 1);
+          await node.ack('work', batch.map((m) => m.receipt));
+          mine += batch.length;
+        }
+      }),
+    );
+    expect(seen.size).toBe(total);
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+    expect(perConsumer.reduce((a, b) => a + b, 0)).toBe(total);
+    expect(perConsumer.filter((n) => n > 0).length).toBeGreaterThan(1);
+    expect((await nodes[0].getQueue('work')).stats).toEqual({ available: 0, inFlight: 0, delayed: 0, exhausted: 0 });
+  });
+});
