@@ -22,5 +22,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // .ci/run prints its closing count from this file.
+    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
   },
 });
