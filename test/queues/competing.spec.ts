@@ -20,7 +20,10 @@ describe('competing consumers', () => {
     const total = 10_000;
     await nodes[0].createQueue('work', { leaseMs: 60_000 });
     for (let i = 0; i < total; i += 1000) {
-      await nodes[0].sendBatch('work', Array.from({ length: 1000 }, (_, j) => ({ body: i + j })));
+      await nodes[0].sendBatch(
+        'work',
+        Array.from({ length: 1000 }, (_, j) => ({ body: i + j })),
+      );
     }
     const seen = new Map<number, number>();
     const perConsumer = await Promise.all(
@@ -30,7 +33,10 @@ describe('competing consumers', () => {
           const batch = await node.receive<number>('work', { consumer: `c${c}`, max: 50 });
           if (batch.length === 0) return mine;
           for (const m of batch) seen.set(m.body, (seen.get(m.body) ?? 0) + 1);
-          await node.ack('work', batch.map((m) => m.receipt));
+          await node.ack(
+            'work',
+            batch.map((m) => m.receipt),
+          );
           mine += batch.length;
         }
       }),

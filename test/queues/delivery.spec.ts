@@ -31,7 +31,12 @@ describe('send and receive', () => {
     expect(got.map((m) => m.sequence)).toEqual([...got.map((m) => m.sequence)].sort((a, b) => a - b));
     expect(got.every((m) => m.deliveryCount === 1)).toBe(true);
     expect(await stats('fifo')).toEqual({ available: 0, inFlight: 5, delayed: 0, exhausted: 0 });
-    expect(await client.ack('fifo', got.map((m) => m.receipt))).toEqual({ acked: 5 });
+    expect(
+      await client.ack(
+        'fifo',
+        got.map((m) => m.receipt),
+      ),
+    ).toEqual({ acked: 5 });
     expect(await stats('fifo')).toEqual({ available: 0, inFlight: 0, delayed: 0, exhausted: 0 });
   });
 
@@ -108,7 +113,10 @@ describe('deduplication', () => {
     expect(first.duplicate).toBe(false);
     expect(again).toEqual({ id, sequence: first.sequence, duplicate: true });
     const other = '0b9e7c55-54a4-4a52-9f4e-3d4a7e1b2c3d';
-    const batch = await client.sendBatch('dedup', [{ body: 1, id: other }, { body: 2, id: other }]);
+    const batch = await client.sendBatch('dedup', [
+      { body: 1, id: other },
+      { body: 2, id: other },
+    ]);
     expect(batch.map((r) => r.duplicate)).toEqual([false, true]);
     expect(batch[1].sequence).toBe(batch[0].sequence);
     expect((await stats('dedup')).available).toBe(2);

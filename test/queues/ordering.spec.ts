@@ -31,7 +31,7 @@ describe('grouped ordering', () => {
     let overlap = false;
     await Promise.all(
       nodes.map(async (node, c) => {
-        for (let idle = 0; idle < 3; ) {
+        for (let idle = 0; idle < 3;) {
           const batch = await node.receive<{ g: number; i: number }>('grouped', { consumer: `c${c}`, max: 4 });
           if (batch.length === 0) {
             idle += 1;
@@ -46,7 +46,10 @@ describe('grouped ordering', () => {
           }
           await sleep(Math.random() * 5);
           for (const { body } of batch) inFlight.delete(body.g);
-          await node.ack('grouped', batch.map((m) => m.receipt));
+          await node.ack(
+            'grouped',
+            batch.map((m) => m.receipt),
+          );
         }
       }),
     );
@@ -76,7 +79,10 @@ describe('grouped ordering', () => {
 describe('exclusive ordering', () => {
   it('delivers to one consumer at a time and fails over when its lease expires', async () => {
     await nodes[0].createQueue('exclusive', { ordering: 'exclusive' });
-    await nodes[0].sendBatch('exclusive', [1, 2, 3, 4].map((n) => ({ body: n })));
+    await nodes[0].sendBatch(
+      'exclusive',
+      [1, 2, 3, 4].map((n) => ({ body: n })),
+    );
     const [first] = await nodes[0].receive<number>('exclusive', { consumer: 'primary', leaseMs: 400 });
     expect(first.body).toBe(1);
     expect(await nodes[1].receive('exclusive', { consumer: 'standby', max: 10 })).toEqual([]);
@@ -85,7 +91,10 @@ describe('exclusive ordering', () => {
     expect(takeover.map((m) => m.body)).toEqual([1, 2, 3, 4]);
     expect(takeover[0].deliveryCount).toBe(2);
     expect(await nodes[2].receive('exclusive', { consumer: 'third' })).toEqual([]);
-    await nodes[1].ack('exclusive', takeover.map((m) => m.receipt));
+    await nodes[1].ack(
+      'exclusive',
+      takeover.map((m) => m.receipt),
+    );
   });
 
   it('hands over at once when the holder releases gracefully', async () => {

@@ -13,8 +13,7 @@ export interface TestDatabase {
 }
 
 /** A fresh database with Mailroom's migrations applied: one per test file. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const serverUrl = inject('databaseUrl');
+export async function createTestDatabase(serverUrl: string = inject('databaseUrl')): Promise<TestDatabase> {
   const name = `mailroom_${randomBytes(6).toString('hex')}`;
   await admin(serverUrl, `CREATE DATABASE ${name}`);
   const url = withDatabase(serverUrl, name);
