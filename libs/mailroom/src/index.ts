@@ -10,6 +10,11 @@ export type { QueueOptions, QueueOrdering } from './queue/queue.options';
 export type { QueueInfo } from './queue/queue.service';
 export type { QueueStats } from './queue/queue.sql';
 
+// Publish/subscribe.
+export type { TopicInfo } from './client/mailroom.client';
+export type { Publication, PublishResult } from './topic/topic.service';
+export type { SubscribeOptions, SubscriptionInfo } from './subscription/subscription.service';
+
 // Producing and consuming.
 export { MailroomClient } from './client/mailroom.client';
 export type { ReceiveRequest } from './client/mailroom.client';
@@ -26,4 +31,6 @@ export {
   MessageTooLargeError,
   QueueDeletedError,
   QueueNotFoundError,
+  SubscriptionNotFoundError,
+  TopicNotFoundError,
 } from './errors/mailroom.errors';

@@ -14,6 +14,12 @@ import { Producer, type SendOptions } from '../producer/producer';
 import { cleanUp } from '../queue/queue.janitor';
 import { assertInteger, assertName } from '../queue/queue.options';
 import { QueueService, type QueueInfo, type QueueRef } from '../queue/queue.service';
+import {
+  SubscriptionService,
+  type SubscribeOptions,
+  type SubscriptionInfo,
+} from '../subscription/subscription.service';
+import { TopicService, type Publication, type PublishResult } from '../topic/topic.service';
 
 export interface ReceiveRequest {
   /** The consumer's stable name; sessions of one name on one node share a lease. */
@@ -25,6 +31,11 @@ export interface ReceiveRequest {
   signal?: AbortSignal;
 }
 
+export interface TopicInfo {
+  name: string;
+  subscriptions: SubscriptionInfo[];
+}
+
 /**
  * Everything a service does with Mailroom: administer queues, send, receive and settle.
  * Each write accepts `{ manager }` to join the caller's TypeORM transaction.
@@ -32,6 +43,8 @@ export interface ReceiveRequest {
 export class MailroomClient {
   readonly queues: QueueService;
   readonly leases: LeaseService;
+  readonly topics: TopicService;
+  readonly subscriptions: SubscriptionService;
   private readonly producer: Producer;
   private readonly settlement: Settlement;
   private readonly wakeups: Wakeups;
@@ -48,11 +61,15 @@ export class MailroomClient {
     const actors = new ActorStore(dataSource);
     this.queues = new QueueService(dataSource, actors);
     this.leases = new LeaseService(dataSource, actors);
+    this.topics = new TopicService(dataSource);
+    this.subscriptions = new SubscriptionService(dataSource, actors, this.queues, this.topics);
     this.producer = new Producer(dataSource, this.queues);
     this.settlement = new Settlement(dataSource, this.queues);
     this.wakeups = new Wakeups(pgConfigOf(dataSource));
-    this.wakeups.on('actor', (a) => this.queues.onActorChange(a));
-    this.wakeups.on('resync', () => this.queues.onActorChange(null));
+    for (const cache of [this.queues, this.topics]) {
+      this.wakeups.on('actor', (a) => cache.onActorChange(a));
+      this.wakeups.on('resync', () => cache.onActorChange(null));
+    }
     this.wakeups.on('listen-error', (e) => this.logger.warn(`LISTEN connection failed, retrying: ${e}`));
     const report = (chore: string) => (e: unknown) => this.logger.error(`${chore} failed: ${e}`);
     this.chores = [
@@ -112,6 +129,45 @@ export class MailroomClient {
   }
   sendBatch(queue: string, messages: OutgoingMessage[], options: SendOptions = {}): Promise<SendResult[]> {
     return this.producer.sendBatch(queue, messages, options);
+  }
+
+  // Publish/subscribe
+
+  async createTopic(name: string): Promise<{ topic: TopicInfo; created: boolean }> {
+    const { created } = await this.topics.create(name);
+    return { topic: await this.getTopic(name), created };
+  }
+  async getTopic(name: string): Promise<TopicInfo> {
+    const topic = await this.topics.find(name);
+    return { name: topic.name, subscriptions: await this.subscriptions.list(name) };
+  }
+  async listTopics(): Promise<TopicInfo[]> {
+    return Promise.all((await this.topics.list()).map((t) => this.getTopic(t.name)));
+  }
+  subscribe(topic: string, name: string, options?: SubscribeOptions) {
+    return this.subscriptions.subscribe(topic, name, options);
+  }
+  pauseSubscription(topic: string, name: string): Promise<SubscriptionInfo> {
+    return this.subscriptions.pause(topic, name);
+  }
+  resumeSubscription(topic: string, name: string): Promise<SubscriptionInfo> {
+    return this.subscriptions.resume(topic, name);
+  }
+  /** Detaches the subscription: it receives no more copies; its queue stays. */
+  unsubscribe(topic: string, name: string): Promise<void> {
+    return this.subscriptions.detach(topic, name);
+  }
+  async publish<T>(
+    topic: string,
+    body: T,
+    options: Omit<Publication<T>, 'body'> & TransactionOptions = {},
+  ): Promise<PublishResult> {
+    const { manager, ...message } = options;
+    const [result] = await this.topics.publish(topic, [{ ...message, body }], { manager });
+    return result;
+  }
+  publishBatch(topic: string, messages: Publication[], options: TransactionOptions = {}): Promise<PublishResult[]> {
+    return this.topics.publish(topic, messages, options);
   }
 
   // Consuming

@@ -10,7 +10,8 @@
  * - grouped ordering: only a group's oldest message is a candidate, and only while no
  *   earlier message of the group exists in any state (in flight, delayed, exhausted),
  *   so a group has at most one message in flight and keeps its order.
- * - Paused queues match no rows (q.state = 'active').
+ * - Paused queues match no rows (q.state = 'active'); copies from paused subscriptions
+ *   (held_back, one index probe per claim) stay in the queue undelivered.
  * Returns one row with null seq when the lease is live but nothing was deliverable.
  */
 export const CLAIM_SQL = `
@@ -23,10 +24,14 @@ WITH l AS (
 q AS (
   SELECT q.id, q.max_deliveries, q.ordering FROM mailroom_queue q JOIN l ON q.id = l.queue_id WHERE q.state = 'active'
 ),
+held_back AS (
+  SELECT coalesce(array_agg(s.id), '{}') AS ids FROM mailroom_subscription s JOIN q ON s.queue_id = q.id WHERE s.state = 'paused'
+),
 candidates AS (
   SELECT m.seq
-    FROM mailroom_message m, q
+    FROM mailroom_message m, q, held_back
    WHERE m.queue_id = q.id AND m.lease_id IS NULL AND m.visible_at <= now() AND m.attempts < q.max_deliveries
+     AND (m.subscription_id IS NULL OR NOT m.subscription_id = ANY(held_back.ids))
      AND (q.ordering <> 'grouped' OR m.group_key IS NULL OR NOT EXISTS (
            SELECT 1 FROM mailroom_message e
             WHERE e.queue_id = m.queue_id AND e.group_key = m.group_key AND e.seq < m.seq))
@@ -39,6 +44,6 @@ claimed AS (
      SET lease_id = $1, delivery_count = m.delivery_count + 1
     FROM candidates c
    WHERE m.seq = c.seq
-  RETURNING m.seq, m.id, m.body, m.headers, m.group_key, m.delivery_count
+  RETURNING m.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count
 )
 SELECT l.expires_at, c.* FROM l LEFT JOIN claimed c ON true`;

@@ -24,6 +24,7 @@ interface ClaimRow {
   body: unknown;
   headers: Record<string, string>;
   group_key: string | null;
+  routing_key: string | null;
   delivery_count: number;
 }
 
@@ -94,6 +95,7 @@ function toMessages(rows: ClaimRow[]): ReceivedMessage[] {
       body: row.body,
       headers: row.headers,
       groupKey: row.group_key,
+      routingKey: row.routing_key,
       deliveryCount: row.delivery_count,
       receipt: encodeReceipt(row.seq!, row.id, row.delivery_count),
       leaseExpiresAt: row.expires_at,

@@ -65,3 +65,20 @@ export class InvalidTransitionError extends MailroomError {
     super(message);
   }
 }
+
+export class TopicNotFoundError extends MailroomError {
+  readonly code = 'topic_not_found';
+  constructor(readonly topic: string) {
+    super(`Topic "${topic}" does not exist. Create it first (PUT /v1/topics/${topic} or client.createTopic).`);
+  }
+}
+
+export class SubscriptionNotFoundError extends MailroomError {
+  readonly code = 'subscription_not_found';
+  constructor(
+    readonly topic: string,
+    readonly subscription: string,
+  ) {
+    super(`Topic "${topic}" has no subscription "${subscription}".`);
+  }
+}

@@ -31,6 +31,8 @@ export interface ReceivedMessage<TBody = unknown> {
   body: TBody;
   headers: Headers;
   groupKey: string | null;
+  /** Set when the message was published to a topic with a routing key. */
+  routingKey: string | null;
   deliveryCount: number;
   receipt: string;
   leaseExpiresAt: Date;
@@ -83,4 +85,18 @@ export function encodeMessage(message: unknown, at = ''): EncodedMessage {
     delayMs,
     bytes: Buffer.byteLength(encodedBody) + Buffer.byteLength(encodedHeaders),
   };
+}
+
+/** An id twice in one batch is stored once: `unique` keeps first occurrences, `firstOf` says where each id first appears. */
+export function dedupeWithinBatch<M extends { id: string }>(
+  encoded: M[],
+): { unique: M[]; firstOf: Map<string, number> } {
+  const firstOf = new Map<string, number>();
+  const unique: M[] = [];
+  encoded.forEach((m, i) => {
+    if (firstOf.has(m.id)) return;
+    firstOf.set(m.id, i);
+    unique.push(m);
+  });
+  return { unique, firstOf };
 }

@@ -1,7 +1,13 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { query, type TransactionOptions } from '../database/transaction';
 import { InvalidRequestError, MessageTooLargeError } from '../errors/mailroom.errors';
-import { encodeMessage, type EncodedMessage, type OutgoingMessage, type SendResult } from '../message/message';
+import {
+  dedupeWithinBatch,
+  encodeMessage,
+  type EncodedMessage,
+  type OutgoingMessage,
+  type SendResult,
+} from '../message/message';
 import type { QueueService } from '../queue/queue.service';
 import { DUPLICATES_SQL, SEND_SQL } from './send.sql';
 
@@ -70,16 +76,4 @@ export class Producer {
     ]);
     return new Map(rows.map((r) => [r.id, Number(r.seq)]));
   }
-}
-
-/** An id twice in one batch is stored once; the later copies are its duplicates. */
-function dedupeWithinBatch(encoded: EncodedMessage[]) {
-  const firstOf = new Map<string, number>();
-  const unique: EncodedMessage[] = [];
-  encoded.forEach((m, i) => {
-    if (firstOf.has(m.id)) return;
-    firstOf.set(m.id, i);
-    unique.push(m);
-  });
-  return { unique, firstOf };
 }
