@@ -15,6 +15,13 @@ export type { TopicInfo } from './client/mailroom.client';
 export type { Publication, PublishResult } from './topic/topic.service';
 export type { SubscribeOptions, SubscriptionInfo } from './subscription/subscription.service';
 
+// Handlers: decorate provider methods; typed payloads through the registries.
+export { OnMessage, OnTopic } from './consumer/on-message.decorator';
+export type { AckMode, OnMessageOptions, OnTopicOptions } from './consumer/handler.options';
+export type { MessageContext } from './consumer/message-context';
+export type { RetryPolicy } from './consumer/retry.policy';
+export type { MailroomQueues, MailroomTopics, QueueBody, TopicBody } from './message/registry';
+
 // Producing and consuming.
 export { MailroomClient } from './client/mailroom.client';
 export type { ReceiveRequest } from './client/mailroom.client';

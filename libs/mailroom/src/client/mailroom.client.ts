@@ -9,6 +9,7 @@ import type { TransactionOptions } from '../database/transaction';
 import { Interval } from '../database/singleton';
 import { LeaseService } from '../lease/lease.service';
 import type { OutgoingMessage, ReceivedMessage, SendResult } from '../message/message';
+import type { QueueBody, TopicBody } from '../message/registry';
 import { resolveMailroomOptions, type MailroomOptions, type ResolvedMailroomOptions } from '../module/mailroom.options';
 import { Producer, type SendOptions } from '../producer/producer';
 import { cleanUp } from '../queue/queue.janitor';
@@ -123,11 +124,19 @@ export class MailroomClient {
 
   // Producing
 
-  send<T>(queue: string, body: T, options: Omit<OutgoingMessage<T>, 'body'> & SendOptions = {}): Promise<SendResult> {
+  send<Q extends string>(
+    queue: Q,
+    body: QueueBody<Q>,
+    options: Omit<OutgoingMessage, 'body'> & SendOptions = {},
+  ): Promise<SendResult> {
     const { manager, ...message } = options;
     return this.producer.send(queue, { ...message, body }, { manager });
   }
-  sendBatch(queue: string, messages: OutgoingMessage[], options: SendOptions = {}): Promise<SendResult[]> {
+  sendBatch<Q extends string>(
+    queue: Q,
+    messages: OutgoingMessage<QueueBody<Q>>[],
+    options: SendOptions = {},
+  ): Promise<SendResult[]> {
     return this.producer.sendBatch(queue, messages, options);
   }
 
@@ -157,16 +166,20 @@ export class MailroomClient {
   unsubscribe(topic: string, name: string): Promise<void> {
     return this.subscriptions.detach(topic, name);
   }
-  async publish<T>(
-    topic: string,
-    body: T,
-    options: Omit<Publication<T>, 'body'> & TransactionOptions = {},
+  async publish<T extends string>(
+    topic: T,
+    body: TopicBody<T>,
+    options: Omit<Publication, 'body'> & TransactionOptions = {},
   ): Promise<PublishResult> {
     const { manager, ...message } = options;
     const [result] = await this.topics.publish(topic, [{ ...message, body }], { manager });
     return result;
   }
-  publishBatch(topic: string, messages: Publication[], options: TransactionOptions = {}): Promise<PublishResult[]> {
+  publishBatch<T extends string>(
+    topic: T,
+    messages: Publication<TopicBody<T>>[],
+    options: TransactionOptions = {},
+  ): Promise<PublishResult[]> {
     return this.topics.publish(topic, messages, options);
   }
 
@@ -182,6 +195,20 @@ export class MailroomClient {
     const session = this.session(ref, consumer);
     const lease = leaseMs ?? ref.options.leaseMs;
     return session.receive({ max, waitMs, leaseMs: lease, signal }) as Promise<ReceivedMessage<T>[]>;
+  }
+  /**
+   * At-most-once: claims and deletes in one statement, so the messages are gone before
+   * the caller handles them (never twice; lost if the caller crashes).
+   */
+  async take<T = unknown>(queue: string, request: Omit<ReceiveRequest, 'leaseMs'> = {}): Promise<ReceivedMessage<T>[]> {
+    const { consumer = this.options.defaultConsumer, max = 1, waitMs = 0, signal } = request;
+    assertInteger(max, 'max', 1, 100);
+    assertInteger(waitMs, 'waitMs', 0, 20_000);
+    const ref = await this.queues.ref(queue);
+    const session = this.session(ref, consumer);
+    return session.receive({ max, waitMs, leaseMs: ref.options.leaseMs, signal, take: true }) as Promise<
+      ReceivedMessage<T>[]
+    >;
   }
   ack(queue: string, receipts: string[], options?: SettleOptions): Promise<{ acked: number }> {
     return this.settlement.ack(queue, receipts, options);

@@ -1,29 +1,16 @@
 /**
- * Claim: renew the session's lease ($1) to now + $3 ms and take up to $2 of the oldest deliverable messages
- * into it, in one statement.
+ * The deliverable messages of queue `q` (a CTE with id, max_deliveries, ordering, which
+ * matches no row when the queue is paused), oldest first, locked for this statement.
  *
- * - The lease row is updated first: its row lock conflicts with the reaper's
- *   SELECT ... FOR UPDATE, so a lease cannot expire while messages are being put into
- *   it; if it already expired (or was released), no row comes back and the session
- *   opens a new lease. Without this, messages could land in a dead lease and never return.
  * - FOR UPDATE SKIP LOCKED: competing consumers never wait on, nor take, each other's rows.
  * - grouped ordering: only a group's oldest message is a candidate, and only while no
  *   earlier message of the group exists in any state (in flight, delayed, exhausted),
  *   so a group has at most one message in flight and keeps its order.
- * - Paused queues match no rows (q.state = 'active'); copies from paused subscriptions
- *   (held_back, one index probe per claim) stay in the queue undelivered.
- * Returns one row with null seq when the lease is live but nothing was deliverable.
+ * - Copies from paused subscriptions (held_back, one index probe per statement) stay
+ *   in the queue undelivered.
+ * `limit` is the parameter holding the batch size.
  */
-export const CLAIM_SQL = `
-WITH l AS (
-  UPDATE mailroom_lease
-     SET expires_at = greatest(expires_at, now() + $3 * interval '1 millisecond')
-   WHERE id = $1 AND state = 'active' AND expires_at > now()
-  RETURNING id, queue_id, expires_at
-),
-q AS (
-  SELECT q.id, q.max_deliveries, q.ordering FROM mailroom_queue q JOIN l ON q.id = l.queue_id WHERE q.state = 'active'
-),
+const deliverable = (limit: string) => `
 held_back AS (
   SELECT coalesce(array_agg(s.id), '{}') AS ids FROM mailroom_subscription s JOIN q ON s.queue_id = q.id WHERE s.state = 'paused'
 ),
@@ -36,14 +23,50 @@ candidates AS (
            SELECT 1 FROM mailroom_message e
             WHERE e.queue_id = m.queue_id AND e.group_key = m.group_key AND e.seq < m.seq))
    ORDER BY m.seq
-   LIMIT $2
+   LIMIT ${limit}
    FOR UPDATE OF m SKIP LOCKED
+)`;
+
+const MESSAGE_COLUMNS = 'm.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count';
+
+/**
+ * Claim (at-least-once): renew the session's lease ($1) to now + $3 ms and take up to $2
+ * deliverable messages into it, in one statement. The lease row is updated first: its
+ * row lock conflicts with the reaper's SELECT ... FOR UPDATE, so a lease cannot expire
+ * while messages are put into it; if it already expired (or was released) no row comes
+ * back and the session opens a new lease. Without this, messages could land in a dead
+ * lease and never return. Returns one row with null seq when the lease is live but
+ * nothing was deliverable.
+ */
+export const CLAIM_SQL = `
+WITH l AS (
+  UPDATE mailroom_lease
+     SET expires_at = greatest(expires_at, now() + $3 * interval '1 millisecond')
+   WHERE id = $1 AND state = 'active' AND expires_at > now()
+  RETURNING id, queue_id, expires_at
 ),
+q AS (
+  SELECT q.id, q.max_deliveries, q.ordering FROM mailroom_queue q JOIN l ON q.id = l.queue_id WHERE q.state = 'active'
+),
+${deliverable('$2')},
 claimed AS (
   UPDATE mailroom_message m
      SET lease_id = $1, delivery_count = m.delivery_count + 1
     FROM candidates c
    WHERE m.seq = c.seq
-  RETURNING m.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count
+  RETURNING ${MESSAGE_COLUMNS}
 )
 SELECT l.expires_at, c.* FROM l LEFT JOIN claimed c ON true`;
+
+/**
+ * Take (at-most-once): claim and delete in one statement; the handler runs afterwards,
+ * so a crash loses the message and nothing can deliver it twice. $1 queue id, $2 how many.
+ */
+export const TAKE_SQL = `
+WITH q AS (
+  SELECT id, max_deliveries, ordering FROM mailroom_queue WHERE id = $1 AND state = 'active'
+),
+${deliverable('$2')}
+DELETE FROM mailroom_message m USING candidates c
+ WHERE m.seq = c.seq
+RETURNING ${MESSAGE_COLUMNS}`;

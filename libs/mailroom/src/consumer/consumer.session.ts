@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { LeaseService } from '../lease/lease.service';
 import type { ReceivedMessage } from '../message/message';
 import type { QueueRef } from '../queue/queue.service';
-import { CLAIM_SQL } from './claim.sql';
+import { CLAIM_SQL, TAKE_SQL } from './claim.sql';
 import { encodeReceipt } from './receipt';
 import type { Wakeups } from './wakeups';
 
@@ -15,10 +15,12 @@ export interface ReceiveOptions {
   /** Lease duration for this receive; the session's lease is renewed to at least now + leaseMs. */
   leaseMs: number;
   signal?: AbortSignal;
+  /** At-most-once: remove the messages as they are taken; no lease, no receipt. */
+  take?: boolean;
 }
 
 interface ClaimRow {
-  expires_at: Date;
+  expires_at?: Date;
   seq: string | null;
   id: string;
   body: unknown;
@@ -52,7 +54,7 @@ export class ConsumerSession {
     const watch = this.wakeups.watch(this.queue.id);
     try {
       for (;;) {
-        const messages = await this.claim(options);
+        const messages = options.take ? await this.take(options.max) : await this.claim(options);
         const remaining = deadline - Date.now();
         if (messages.length > 0 || remaining <= 0 || options.signal?.aborted) return messages;
         await watch.wait(Math.min(remaining, this.pollIntervalMs), options.signal);
@@ -69,6 +71,14 @@ export class ConsumerSession {
     if (leaseId) await this.leases.release(leaseId);
   }
 
+  private async take(max: number): Promise<ReceivedMessage[]> {
+    const rows = await query<ClaimRow>(this.dataSource.manager, TAKE_SQL, [this.queue.id, max]);
+    return toMessages(
+      rows.map((row) => ({ ...row, delivery_count: row.delivery_count + 1 })),
+      null,
+    );
+  }
+
   private async claim(options: ReceiveOptions): Promise<ReceivedMessage[]> {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       if (!this.leaseId) this.leaseId = await this.leases.open(this.queue, this.consumer, options.leaseMs);
@@ -78,14 +88,15 @@ export class ConsumerSession {
         options.max,
         options.leaseMs,
       ]);
-      if (rows.length > 0) return toMessages(rows);
+      if (rows.length > 0) return toMessages(rows, rows[0].expires_at!);
       this.leaseId = null; // expired or released under us: open a fresh lease and try once more
     }
     return [];
   }
 }
 
-function toMessages(rows: ClaimRow[]): ReceivedMessage[] {
+/** Taken messages (leaseExpiresAt null) carry no receipt: there is nothing left to settle. */
+function toMessages(rows: ClaimRow[], leaseExpiresAt: Date | null): ReceivedMessage[] {
   return rows
     .filter((row) => row.seq !== null)
     .sort((a, b) => Number(a.seq) - Number(b.seq))
@@ -97,7 +108,7 @@ function toMessages(rows: ClaimRow[]): ReceivedMessage[] {
       groupKey: row.group_key,
       routingKey: row.routing_key,
       deliveryCount: row.delivery_count,
-      receipt: encodeReceipt(row.seq!, row.id, row.delivery_count),
-      leaseExpiresAt: row.expires_at,
+      receipt: leaseExpiresAt ? encodeReceipt(row.seq!, row.id, row.delivery_count) : '',
+      leaseExpiresAt,
     }));
 }

@@ -34,8 +34,10 @@ export interface ReceivedMessage<TBody = unknown> {
   /** Set when the message was published to a topic with a routing key. */
   routingKey: string | null;
   deliveryCount: number;
+  /** Empty for messages taken at-most-once: they are already gone from the queue. */
   receipt: string;
-  leaseExpiresAt: Date;
+  /** Null for messages taken at-most-once. */
+  leaseExpiresAt: Date | null;
 }
 
 /** A message checked and encoded for SEND_SQL. */

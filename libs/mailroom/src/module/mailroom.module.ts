@@ -1,21 +1,41 @@
-import { Inject, Injectable, Module, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import {
+  Inject,
+  Injectable,
+  Module,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { MailroomClient } from '../client/mailroom.client';
+import { HandlerExplorer } from '../consumer/handler.explorer';
 import { ConfigurableModuleClass, MAILROOM_OPTIONS } from './mailroom.module-definition';
 import type { MailroomOptions } from './mailroom.options';
 
-/** Starts Mailroom with the app and, on shutdown, releases its leases before the DataSource closes. */
+/**
+ * Starts Mailroom with the app: the client (LISTEN, reaper) at module init, the handlers
+ * once every module is ready. On shutdown the handlers stop first (running calls finish,
+ * unstarted messages are released), then the client, all before the DataSource closes.
+ */
 @Injectable()
-class MailroomLifecycle implements OnModuleInit, BeforeApplicationShutdown {
-  constructor(@Inject(MailroomClient) private readonly client: MailroomClient) {}
+class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(MailroomClient) private readonly client: MailroomClient,
+    private readonly handlers: HandlerExplorer,
+  ) {}
 
   onModuleInit(): Promise<void> {
     return this.client.start();
   }
 
-  beforeApplicationShutdown(): Promise<void> {
-    return this.client.close();
+  onApplicationBootstrap(): Promise<void> {
+    return this.handlers.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.handlers.stop();
+    await this.client.close();
   }
 }
 
@@ -25,13 +45,23 @@ class MailroomLifecycle implements OnModuleInit, BeforeApplicationShutdown {
  * tables come from `mailroomMigrations`, run by the app's migrations.
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: MailroomClient,
-      inject: [MAILROOM_OPTIONS, ModuleRef],
-      useFactory: (options: MailroomOptions, moduleRef: ModuleRef) =>
-        new MailroomClient(options.dataSource ?? moduleRef.get(DataSource, { strict: false }), options),
+      // The app's default DataSource (TypeOrmModule's), injected so it is ready first.
+      inject: [MAILROOM_OPTIONS, { token: DataSource, optional: true }],
+      useFactory: (options: MailroomOptions, appDataSource?: DataSource) => {
+        const dataSource = options.dataSource ?? appDataSource;
+        if (!dataSource) {
+          throw new Error(
+            'MailroomModule needs a TypeORM DataSource: import TypeOrmModule.forRoot(...) or pass `dataSource` in its options.',
+          );
+        }
+        return new MailroomClient(dataSource, options);
+      },
     },
+    HandlerExplorer,
     MailroomLifecycle,
   ],
   exports: [MailroomClient],

@@ -1,0 +1,88 @@
+import { InvalidRequestError } from '../errors/mailroom.errors';
+import { assertInteger, assertName } from '../queue/queue.options';
+import { routingPattern } from '../topic/routing-key';
+import { resolveRetryPolicy, type RetryPolicy } from './retry.policy';
+
+export type AckMode = 'manual' | 'auto';
+
+export interface OnMessageOptions {
+  /** The consumer's stable name (its inbox key); unique in the app. Default `<Class>.<method>`. */
+  consumer?: string;
+  /** Most handler calls running at once (default 1). */
+  concurrency?: number;
+  /** Messages claimed ahead, running ones included (default: concurrency). */
+  prefetch?: number;
+  /** `manual` (at-least-once, default): ack when the handler resolves. `auto` (at-most-once): removed before it runs. */
+  ackMode?: AckMode;
+  /** Delay before a failed delivery is retried. */
+  retry?: Partial<RetryPolicy>;
+  /** Lease per claim; default the queue's. */
+  leaseMs?: number;
+  /** Options for the queue if Mailroom has to create it. */
+  queueOptions?: Record<string, unknown>;
+  /** How long shutdown waits for running handlers (default 10000 ms). */
+  shutdownTimeoutMs?: number;
+}
+
+export interface OnTopicOptions extends OnMessageOptions {
+  /** The subscription this handler consumes (default: the consumer name). */
+  subscription?: string;
+  routingKey?: string;
+  headers?: Record<string, string>;
+  /** Feed an existing queue instead of the subscription's own. */
+  queue?: string;
+}
+
+/** A handler's options, validated and with defaults. */
+export interface ConsumerSpec {
+  consumer: string;
+  concurrency: number;
+  prefetch: number;
+  ackMode: AckMode;
+  retry: RetryPolicy;
+  leaseMs?: number;
+  shutdownTimeoutMs: number;
+}
+
+const MESSAGE_KEYS = [
+  'consumer',
+  'concurrency',
+  'prefetch',
+  'ackMode',
+  'retry',
+  'leaseMs',
+  'queueOptions',
+  'shutdownTimeoutMs',
+];
+const TOPIC_KEYS = [...MESSAGE_KEYS, 'subscription', 'routingKey', 'headers', 'queue'];
+
+/** Fails at start with the handler and the option named: `where` is e.g. `Billing.charge`. */
+export function resolveConsumerSpec(
+  options: OnMessageOptions & OnTopicOptions,
+  where: string,
+  topic: boolean,
+): ConsumerSpec {
+  try {
+    const allowed = topic ? TOPIC_KEYS : MESSAGE_KEYS;
+    for (const key of Object.keys(options)) {
+      if (!allowed.includes(key)) throw new InvalidRequestError(key, `unknown option; allowed: ${allowed.join(', ')}`);
+    }
+    const consumer = options.consumer ?? where;
+    assertName(consumer, 'consumer');
+    const concurrency = options.concurrency ?? 1;
+    assertInteger(concurrency, 'concurrency', 1, 1_000);
+    const prefetch = options.prefetch ?? concurrency;
+    assertInteger(prefetch, 'prefetch', concurrency, 10_000);
+    const ackMode = options.ackMode ?? 'manual';
+    if (ackMode !== 'manual' && ackMode !== 'auto') throw new InvalidRequestError('ackMode', 'must be manual or auto');
+    if (options.leaseMs !== undefined) assertInteger(options.leaseMs, 'leaseMs', 100, 12 * 3_600_000);
+    const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    assertInteger(shutdownTimeoutMs, 'shutdownTimeoutMs', 0, 600_000);
+    if (topic && options.routingKey !== undefined) routingPattern(options.routingKey);
+    if (topic && options.subscription !== undefined) assertName(options.subscription, 'subscription');
+    const retry = resolveRetryPolicy(options.retry);
+    return { consumer, concurrency, prefetch, ackMode, retry, leaseMs: options.leaseMs, shutdownTimeoutMs };
+  } catch (error) {
+    throw new Error(`Mailroom handler ${where}: ${(error as Error).message}`, { cause: error });
+  }
+}

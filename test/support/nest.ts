@@ -1,0 +1,24 @@
+import { Module, type INestApplicationContext, type Provider } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { mailroomEntities, MailroomModule, type MailroomOptions } from '@mailroom/core';
+
+/**
+ * A Nest application context with Mailroom on the test database (already migrated) and
+ * the given providers, started (handlers running) and ready to close.
+ */
+export async function startNestApp(
+  url: string,
+  providers: Provider[],
+  options: MailroomOptions = {},
+): Promise<INestApplicationContext> {
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot({ type: 'postgres', url, entities: mailroomEntities, retryAttempts: 1 }),
+      MailroomModule.forRoot({ reaperIntervalMs: 100, pollIntervalMs: 200, ...options }),
+    ],
+    providers,
+  })
+  class TestAppModule {}
+  return NestFactory.createApplicationContext(TestAppModule, { logger: ['error', 'warn'], abortOnError: false });
+}
