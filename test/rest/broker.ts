@@ -1,0 +1,74 @@
+import type { INestApplication } from '@nestjs/common';
+import type { AddressInfo } from 'node:net';
+import { createBrokerApp } from '../../src/app.factory';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+/** A response as the tests read it: status and parsed JSON (null when there is no body). */
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+}
+
+export interface TestBroker {
+  url: string;
+  db: TestDatabase;
+  /** Sends `body` as JSON; `init` overrides it (e.g. a raw body of malformed JSON). */
+  call<T = any>(method: string, path: string, body?: unknown, init?: RequestInit): Promise<Reply<T>>;
+  close(): Promise<void>;
+}
+
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/** The real broker app on its own database, listening on an ephemeral port. */
+export async function startBroker(): Promise<TestBroker> {
+  const db = await createTestDatabase();
+  let app: INestApplication | undefined;
+  try {
+    app = await createBrokerApp({
+      databaseUrl: db.url,
+      migrate: true,
+      maxRequestBytes: MAX_REQUEST_BYTES,
+      mailroom: { reaperIntervalMs: 100, pollIntervalMs: 200 },
+      nest: { logger: ['error', 'warn'] },
+    });
+    await app.listen(0, '127.0.0.1');
+  } catch (error) {
+    await app?.close();
+    await db.drop();
+    throw error;
+  }
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    db,
+    async call(method, path, body, init = {}) {
+      const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        ...init,
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : null };
+    },
+    async close() {
+      await app.close();
+      await db.drop();
+    },
+  };
+}
+
+/** A queue's message counts, read through the API. */
+export async function statsOf(broker: TestBroker, queue: string) {
+  const { body } = await broker.call('GET', `/v1/queues/${queue}`);
+  return body.stats as { available: number; inFlight: number; delayed: number; exhausted: number };
+}
+
+let counter = 0;
+/** A queue name no other test in the file uses. */
+export function uniqueName(prefix = 'q'): string {
+  counter += 1;
+  return `${prefix}-${counter}`;
+}

@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('has defaults for everything', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      databaseUrl: undefined,
+      dataDir: resolve('.mailroom/pg'),
+      pgPort: undefined,
+      migrate: true,
+      maxRequestBytes: 64 * 1024 * 1024,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgresql://u:p@db:5432/mail',
+      MAILROOM_DATA_DIR: '/tmp/pg',
+      MAILROOM_PG_PORT: '5555',
+      MAILROOM_MIGRATE: 'false',
+      MAILROOM_MAX_REQUEST_BYTES: '1024',
+    });
+    expect(config).toEqual({
+      port: 8080,
+      databaseUrl: 'postgresql://u:p@db:5432/mail',
+      dataDir: '/tmp/pg',
+      pgPort: 5555,
+      migrate: false,
+      maxRequestBytes: 1024,
+    });
+  });
+
+  it('treats a blank variable as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', PORT: ' ' })).toMatchObject({ databaseUrl: undefined, port: 3000 });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '3.5'],
+    ['MAILROOM_PG_PORT', '0'],
+    ['MAILROOM_MIGRATE', 'yes'],
+    ['MAILROOM_MAX_REQUEST_BYTES', '64MB'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['DATABASE_URL', 'not a url'],
+  ])('fails fast naming %s for %j', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Environment variable ${name}\\b`));
+  });
+
+  it('does not echo DATABASE_URL, which may hold a password', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(/^(?!.*hunter2)/);
+  });
+});

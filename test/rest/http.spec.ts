@@ -1,0 +1,127 @@
+import { ServiceUnavailableException } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as core from '@mailroom/core';
+import { toHttpError } from '../../src/http/http-error';
+import { startBroker, statsOf, uniqueName, type TestBroker } from './broker';
+
+let broker: TestBroker;
+
+beforeAll(async () => {
+  broker = await startBroker();
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
+describe('errors outside the controllers', () => {
+  it('answers malformed JSON with 400 invalid_request on body, changing nothing', async () => {
+    const queue = uniqueName();
+    await broker.call('PUT', `/v1/queues/${queue}`, {});
+    for (const raw of ['{"body": ', '"just a string"', '42']) {
+      const reply = await broker.call('POST', `/v1/queues/${queue}/messages`, undefined, {
+        headers: { 'content-type': 'application/json' },
+        body: raw,
+      });
+      expect(reply.status, raw).toBe(400);
+      expect(reply.body.error, raw).toMatchObject({ code: 'invalid_request', field: 'body' });
+    }
+    expect((await statsOf(broker, queue)).available).toBe(0);
+  });
+
+  it('reads a body as JSON whatever its content-type', async () => {
+    const queue = uniqueName();
+    const reply = await broker.call('PUT', `/v1/queues/${queue}`, undefined, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '{"leaseMs": 1234}',
+    });
+    expect(reply.status).toBe(201);
+    expect(reply.body.options.leaseMs).toBe(1234);
+  });
+
+  it.each([
+    ['GET', '/nope'],
+    ['GET', '/v1/nope'],
+    ['PATCH', '/v1/queues/a'],
+    ['POST', '/v1/queues/a/b/c'],
+  ])('answers an unknown route (%s %s) with 404 not_found', async (method, path) => {
+    const reply = await broker.call(method, path);
+    expect(reply.status).toBe(404);
+    expect(reply.body.error).toMatchObject({ code: 'not_found' });
+  });
+
+  it('maps every error the library exports to a deliberate status, never 500', () => {
+    type ErrorClass = new (...args: unknown[]) => core.MailroomError;
+    const errorClasses = (Object.values(core) as unknown[]).filter(
+      (value): value is ErrorClass => typeof value === 'function' && value.prototype instanceof core.MailroomError,
+    );
+    expect(errorClasses.length).toBeGreaterThan(5);
+    for (const ErrorClass of errorClasses) {
+      const { status, body } = toHttpError(new ErrorClass('x', 'y', 1));
+      expect(status, ErrorClass.name).toBeLessThan(500);
+      expect(body.code, ErrorClass.name).not.toBe('internal');
+    }
+  });
+
+  it('answers a failed health check with 503 unavailable naming the check', () => {
+    const terminusBody = { status: 'error', info: {}, error: { database: { status: 'down' } }, details: {} };
+    expect(toHttpError(new ServiceUnavailableException(terminusBody))).toEqual({
+      status: 503,
+      body: { code: 'unavailable', message: expect.stringContaining('Unhealthy: database') },
+    });
+  });
+
+  it('answers anything unexpected with 500 internal, without details', () => {
+    expect(toHttpError(new Error('connection string postgres://secret@db'))).toEqual({
+      status: 500,
+      body: { code: 'internal', message: expect.not.stringContaining('secret') },
+    });
+  });
+});
+
+describe('OpenAPI and health', () => {
+  it('describes every endpoint at /docs-json', async () => {
+    const { status, body } = await broker.call('GET', '/docs-json');
+    expect(status).toBe(200);
+    const operations = Object.entries(body.paths as Record<string, object>).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(operations.sort()).toEqual(
+      [
+        'DELETE /v1/queues/{name}',
+        'GET /health',
+        'GET /v1/queues',
+        'GET /v1/queues/{name}',
+        'POST /v1/queues/{name}/ack',
+        'POST /v1/queues/{name}/extend',
+        'POST /v1/queues/{name}/messages',
+        'POST /v1/queues/{name}/nack',
+        'POST /v1/queues/{name}/pause',
+        'POST /v1/queues/{name}/purge',
+        'POST /v1/queues/{name}/receive',
+        'POST /v1/queues/{name}/resume',
+        'PUT /v1/queues/{name}',
+      ].sort(),
+    );
+    const receive = body.paths['/v1/queues/{name}/receive'].post;
+    expect(receive.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/ReceiveRequestDto');
+    expect(receive.responses['200'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/ReceiveResultDto',
+    );
+    expect(body.components.schemas.ReceivedMessageDto.required).toEqual(
+      expect.arrayContaining(['id', 'sequence', 'body', 'headers', 'deliveryCount', 'receipt', 'leaseExpiresAt']),
+    );
+    expect(body.components.schemas.ErrorDto).toBeDefined();
+  });
+
+  it('serves the Swagger UI at /docs', async () => {
+    const response = await fetch(`${broker.url}/docs`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/swagger/i);
+  });
+
+  it('is healthy at /health when the database answers', async () => {
+    const { status, body } = await broker.call('GET', '/health');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+  });
+});
