@@ -41,3 +41,10 @@ export {
   SubscriptionNotFoundError,
   TopicNotFoundError,
 } from './errors/mailroom.errors';
+
+// Nest microservices transport.
+export { MailroomServer } from './transport/mailroom.server';
+export type { MailroomServerOptions } from './transport/mailroom.server';
+export { MailroomClientProxy } from './transport/mailroom.client-proxy';
+export type { MailroomClientProxyOptions } from './transport/mailroom.client-proxy';
+export { MailroomContext, TRANSPORT_HEADERS } from './transport/mailroom.context';
