@@ -1,5 +1,6 @@
 import { CoreQueues1732000000000 } from './1732000000000-core-queues';
 import { Topics1732000000001 } from './1732000000001-topics';
+import { DeadLetters1732000000002 } from './1732000000002-dead-letters';
 
 /** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
-export const mailroomMigrations = [CoreQueues1732000000000, Topics1732000000001];
+export const mailroomMigrations = [CoreQueues1732000000000, Topics1732000000001, DeadLetters1732000000002];

@@ -95,8 +95,8 @@ describe('leases', () => {
     expect(m.deliveryCount).toBe(2);
   });
 
-  it('marks a message exhausted when its failures reach maxDeliveries', async () => {
-    await client.createQueue('poison', { maxDeliveries: 2 });
+  it('marks a message exhausted when its failures reach maxDeliveries in a queue without a DLQ', async () => {
+    await client.createQueue('poison', { maxDeliveries: 2, deadLetterQueue: null, retry: { delayMs: 0 } });
     await client.send('poison', 'bad');
     for (let i = 0; i < 2; i += 1) {
       const [m] = await client.receive('poison');

@@ -45,6 +45,11 @@ describe('competing consumers', () => {
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(perConsumer.reduce((a, b) => a + b, 0)).toBe(total);
     expect(perConsumer.filter((n) => n > 0).length).toBeGreaterThan(1);
-    expect((await nodes[0].getQueue('work')).stats).toEqual({ available: 0, inFlight: 0, delayed: 0, exhausted: 0 });
+    expect((await nodes[0].getQueue('work')).stats).toMatchObject({
+      available: 0,
+      inFlight: 0,
+      delayed: 0,
+      exhausted: 0,
+    });
   });
 });

@@ -5,8 +5,8 @@ export { mailroomEntities } from './database/entities';
 export { mailroomMigrations } from '../../../migrations';
 
 // Administering queues.
-export { QUEUE_DEFAULTS } from './queue/queue.options';
-export type { QueueOptions, QueueOrdering } from './queue/queue.options';
+export { queueDefaults } from './queue/queue.options';
+export type { QueueOptions, QueueOptionsInput, QueueOrdering } from './queue/queue.options';
 export type { QueueInfo } from './queue/queue.service';
 export type { QueueStats } from './queue/queue.sql';
 
@@ -29,6 +29,9 @@ export type { Headers, OutgoingMessage, ReceivedMessage, SendResult } from './me
 export type { TransactionOptions } from './database/transaction';
 export type { NackOptions } from './consumer/settlement';
 
+// Operating: dead letters (client.deadLetters).
+export type { DeadLetter, DeadLetterFilter, DeadLetterReason, RedriveOptions } from './dead-letter/dead-letter.service';
+
 // Errors: every one has a stable `code`.
 export {
   InvalidRequestError,
@@ -36,6 +39,7 @@ export {
   LeaseLostError,
   MailroomError,
   MessageTooLargeError,
+  NonRetryableError,
   QueueDeletedError,
   QueueNotFoundError,
   SubscriptionNotFoundError,

@@ -5,6 +5,7 @@ import { ConsumerSession } from '../consumer/consumer.session';
 import { Settlement, type NackOptions, type SettleOptions } from '../consumer/settlement';
 import { Wakeups } from '../consumer/wakeups';
 import { pgConfigOf } from '../database/pg-config';
+import { DeadLetterService } from '../dead-letter/dead-letter.service';
 import type { TransactionOptions } from '../database/transaction';
 import { Interval } from '../database/singleton';
 import { LeaseService } from '../lease/lease.service';
@@ -13,7 +14,7 @@ import type { QueueBody, TopicBody } from '../message/registry';
 import { resolveMailroomOptions, type MailroomOptions, type ResolvedMailroomOptions } from '../module/mailroom.options';
 import { Producer, type SendOptions } from '../producer/producer';
 import { cleanUp } from '../queue/queue.janitor';
-import { assertInteger, assertName } from '../queue/queue.options';
+import { assertInteger, assertName } from '../errors/validate';
 import { QueueService, type QueueInfo, type QueueRef } from '../queue/queue.service';
 import {
   SubscriptionService,
@@ -46,6 +47,8 @@ export class MailroomClient {
   readonly leases: LeaseService;
   readonly topics: TopicService;
   readonly subscriptions: SubscriptionService;
+  /** Inspect, redrive and purge dead letters. */
+  readonly deadLetters: DeadLetterService;
   private readonly producer: Producer;
   private readonly settlement: Settlement;
   private readonly wakeups: Wakeups;
@@ -64,6 +67,7 @@ export class MailroomClient {
     this.leases = new LeaseService(dataSource, actors);
     this.topics = new TopicService(dataSource);
     this.subscriptions = new SubscriptionService(dataSource, actors, this.queues, this.topics);
+    this.deadLetters = new DeadLetterService(dataSource);
     this.producer = new Producer(dataSource, this.queues);
     this.settlement = new Settlement(dataSource, this.queues);
     this.wakeups = new Wakeups(pgConfigOf(dataSource));

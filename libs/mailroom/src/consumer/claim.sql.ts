@@ -6,6 +6,7 @@
  * - grouped ordering: only a group's oldest message is a candidate, and only while no
  *   earlier message of the group exists in any state (in flight, delayed, exhausted),
  *   so a group has at most one message in flight and keeps its order.
+ * - Expired messages (time-to-live passed) are never delivered; the janitor removes them.
  * - Copies from paused subscriptions (held_back, one index probe per statement) stay
  *   in the queue undelivered.
  * `limit` is the parameter holding the batch size.
@@ -18,6 +19,7 @@ candidates AS (
   SELECT m.seq
     FROM mailroom_message m, q, held_back
    WHERE m.queue_id = q.id AND m.lease_id IS NULL AND m.visible_at <= now() AND m.attempts < q.max_deliveries
+     AND (m.expires_at IS NULL OR m.expires_at > now())
      AND (m.subscription_id IS NULL OR NOT m.subscription_id = ANY(held_back.ids))
      AND (q.ordering <> 'grouped' OR m.group_key IS NULL OR NOT EXISTS (
            SELECT 1 FROM mailroom_message e

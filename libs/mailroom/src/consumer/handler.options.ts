@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../errors/mailroom.errors';
-import { assertInteger, assertName } from '../queue/queue.options';
+import { assertInteger, assertName } from '../errors/validate';
 import { routingPattern } from '../topic/routing-key';
 import { resolveRetryPolicy, type RetryPolicy } from './retry.policy';
 
@@ -14,7 +14,7 @@ export interface OnMessageOptions {
   prefetch?: number;
   /** `manual` (at-least-once, default): ack when the handler resolves. `auto` (at-most-once): removed before it runs. */
   ackMode?: AckMode;
-  /** Delay before a failed delivery is retried. */
+  /** Delay before a failed delivery is retried; default: the queue's retry policy. */
   retry?: Partial<RetryPolicy>;
   /** Lease per claim; default the queue's. */
   leaseMs?: number;
@@ -39,7 +39,8 @@ export interface ConsumerSpec {
   concurrency: number;
   prefetch: number;
   ackMode: AckMode;
-  retry: RetryPolicy;
+  /** Undefined: the queue's policy decides. */
+  retry?: RetryPolicy;
   leaseMs?: number;
   shutdownTimeoutMs: number;
 }
@@ -80,7 +81,7 @@ export function resolveConsumerSpec(
     assertInteger(shutdownTimeoutMs, 'shutdownTimeoutMs', 0, 600_000);
     if (topic && options.routingKey !== undefined) routingPattern(options.routingKey);
     if (topic && options.subscription !== undefined) assertName(options.subscription, 'subscription');
-    const retry = resolveRetryPolicy(options.retry);
+    const retry = options.retry === undefined ? undefined : resolveRetryPolicy(options.retry);
     return { consumer, concurrency, prefetch, ackMode, retry, leaseMs: options.leaseMs, shutdownTimeoutMs };
   } catch (error) {
     throw new Error(`Mailroom handler ${where}: ${(error as Error).message}`, { cause: error });

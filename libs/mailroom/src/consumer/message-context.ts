@@ -17,8 +17,8 @@ export interface MessageContext {
   readonly manager?: EntityManager;
   /** Settle now instead of when the handler returns. */
   ack(): Promise<void>;
-  /** Fail this delivery: it is offered again after `delayMs` (default: the retry policy). */
-  nack(options?: { delayMs?: number; reason?: string }): Promise<void>;
+  /** Fail this delivery: it is offered again after `delayMs` (default: the retry policy), or dead-lettered. */
+  nack(options?: { delayMs?: number; reason?: string; deadLetter?: boolean }): Promise<void>;
   /** Hold the lease at least `ms` longer (leases are also extended automatically while a handler runs). */
   extend(ms: number): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { MailroomClient } from '../client/mailroom.client';
-import { LeaseLostError } from '../errors/mailroom.errors';
+import { LeaseLostError, NonRetryableError } from '../errors/mailroom.errors';
 import type { ReceivedMessage } from '../message/message';
 import { AckBatcher } from './ack.batcher';
+import type { NackOptions } from './settlement';
 import type { ConsumerSpec } from './handler.options';
 import type { MessageContext } from './message-context';
 import { retryDelay } from './retry.policy';
@@ -126,7 +127,7 @@ export class PushConsumer {
       deliveryCount: message.deliveryCount,
       receipt: message.receipt,
       ack: () => settle(() => this.acks.ack(message.receipt)),
-      nack: (options = {}) => settle(() => this.nack(message, options.delayMs, options.reason)),
+      nack: (options = {}) => settle(() => this.nack(message, options)),
       extend: async (ms) => {
         await this.client.extend(this.queue, [message.receipt], ms);
       },
@@ -140,15 +141,18 @@ export class PushConsumer {
         this.logger.error(`handler failed after settling message ${message.id}: ${reason}`);
         return;
       }
-      await this.nack(message, undefined, reason).catch((e) =>
+      const failure = { reason, stack: (error as Error)?.stack, deadLetter: error instanceof NonRetryableError };
+      await this.nack(message, failure).catch((e) =>
         this.logger.error(`nack of ${message.id} failed (it will return when its lease expires): ${e.message}`),
       );
     }
   }
 
-  private nack(message: ReceivedMessage, delayMs?: number, reason?: string): Promise<unknown> {
-    const delay = delayMs ?? retryDelay(this.spec.retry, message.deliveryCount);
-    return this.client.nack(this.queue, [message.receipt], { delayMs: delay, reason });
+  /** Without an explicit delay, the handler's retry policy decides, else the queue's. */
+  private nack(message: ReceivedMessage, options: Omit<NackOptions, 'manager'>): Promise<unknown> {
+    const policy = this.spec.retry;
+    const delayMs = options.delayMs ?? (policy ? retryDelay(policy, message.deliveryCount) : undefined);
+    return this.client.nack(this.queue, [message.receipt], { ...options, delayMs });
   }
 
   /** Keeps the session's lease alive while messages are held and no claim is renewing it. */

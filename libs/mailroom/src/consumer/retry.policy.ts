@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../errors/mailroom.errors';
-import { assertInteger } from '../queue/queue.options';
+import { assertInteger } from '../errors/validate';
 
 /** How long a failed delivery waits before it is offered again. */
 export interface RetryPolicy {

@@ -1,4 +1,5 @@
 import { MESSAGE_CHANNEL } from '../database/channels';
+import { bury, POLICY_DELAY_SQL } from '../dead-letter/bury.sql';
 
 /**
  * Settling a batch of receipts: ack, nack, extend. Each is one statement and all or
@@ -16,7 +17,7 @@ import { MESSAGE_CHANNEL } from '../database/channels';
 const HELD = `
 WITH r AS (SELECT * FROM unnest($2::bigint[], $3::uuid[], $4::int[]) AS r(seq, id, delivery)),
 held AS (
-  SELECT m.seq, m.lease_id
+  SELECT m.seq, m.lease_id, m.attempts, l.consumer
     FROM mailroom_message m
     JOIN r ON m.seq = r.seq AND m.id = r.id AND m.delivery_count = r.delivery
     JOIN mailroom_lease l ON l.id = m.lease_id AND l.state = 'active' AND l.expires_at > now()
@@ -30,17 +31,38 @@ DELETE FROM mailroom_message m USING held, complete
  WHERE complete.ok AND m.seq = held.seq
 RETURNING m.seq`;
 
-/** Nack: the delivery failed; one attempt is spent and the message returns after $6 ms. */
+/**
+ * Nack: the delivery failed and spends one attempt. $6 delay in ms (null: the queue's
+ * retry policy), $7 error message, $8 reject (NonRetryableError: dead-letter now),
+ * $9 error stack. A message whose attempts reach maxDeliveries, or a rejected one, moves
+ * to the DLQ in this statement (reason max_deliveries / rejected); without a DLQ it stays
+ * here, exhausted. The rest become deliverable again after the delay.
+ */
 export const NACK_SQL = `${HELD},
+doomed AS (
+  SELECT h.seq, CASE WHEN $8 THEN 'rejected' ELSE 'max_deliveries' END AS reason,
+         $7::text AS error, $9::text AS stack, h.consumer
+    FROM held h, complete, mailroom_queue q
+   WHERE complete.ok AND q.id = $1 AND ($8 OR h.attempts + 1 >= q.max_deliveries)
+),
+${bury('doomed')},
 returned AS (
   UPDATE mailroom_message m
-     SET lease_id = NULL, attempts = m.attempts + 1,
-         visible_at = now() + $6 * interval '1 millisecond', last_error = $7
-    FROM held, complete
-   WHERE complete.ok AND m.seq = held.seq
-  RETURNING m.seq
+     SET lease_id = NULL,
+         attempts = CASE WHEN $8 THEN greatest(m.attempts + 1, q.max_deliveries) ELSE m.attempts + 1 END,
+         visible_at = now() + coalesce($6::float8, ${POLICY_DELAY_SQL('m.attempts')}) * interval '1 millisecond',
+         last_error = $7, last_error_stack = $9, last_consumer = h.consumer,
+         first_failed_at = coalesce(m.first_failed_at, now()), last_failed_at = now()
+    FROM held h, complete, mailroom_queue q
+   WHERE complete.ok AND m.seq = h.seq AND q.id = m.queue_id AND m.seq NOT IN (SELECT seq FROM dead)
+  RETURNING m.seq, m.queue_id
+),
+woken AS (
+  SELECT pg_notify('${MESSAGE_CHANNEL}', w.queue_id::text)
+    FROM (SELECT queue_id FROM returned UNION SELECT queue_id FROM buried) w
 )
-SELECT r.seq, pg_notify('${MESSAGE_CHANNEL}', $1::text) FROM returned r`;
+SELECT s.seq FROM (SELECT seq FROM returned UNION ALL SELECT seq FROM dead) s
+ CROSS JOIN (SELECT count(*) FROM woken) n`;
 
 /** Extend: push the lease(s) holding these deliveries to at least now + $6 ms. */
 export const EXTEND_SQL = `${HELD}

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { query, type TransactionOptions } from '../database/transaction';
-import { assertInteger } from '../queue/queue.options';
-import { LeaseLostError } from '../errors/mailroom.errors';
+import { assertInteger } from '../errors/validate';
+import { InvalidRequestError, LeaseLostError } from '../errors/mailroom.errors';
 import type { QueueService } from '../queue/queue.service';
 import { decodeReceipts, encodeReceipt, receiptArrays, type Receipt } from './receipt';
 import { ACK_SQL, EXTEND_SQL, LIVE_RECEIPTS_SQL, NACK_SQL } from './settle.sql';
@@ -10,11 +10,18 @@ import { ACK_SQL, EXTEND_SQL, LIVE_RECEIPTS_SQL, NACK_SQL } from './settle.sql';
 export type SettleOptions = TransactionOptions;
 
 export interface NackOptions extends SettleOptions {
-  /** The message is deliverable again after this long (default 0). */
+  /** The message is deliverable again after this long (default: the queue's retry policy). */
   delayMs?: number;
   /** Why the delivery failed; kept on the message as its last error. */
   reason?: string;
+  /** The error's stack, kept (bounded) with the message for inspection. */
+  stack?: string;
+  /** Do not retry: dead-letter now (reason `rejected`). */
+  deadLetter?: boolean;
 }
+
+/** Error text kept with a message is bounded so one huge error cannot bloat the table. */
+const MAX_ERROR_CHARS = 4_000;
 
 /**
  * Ack, nack and extend, each fenced by receipts and all or nothing: one stale receipt
@@ -33,11 +40,13 @@ export class Settlement {
   }
 
   async nack(queue: string, receipts: unknown, options: NackOptions = {}): Promise<{ nacked: number }> {
-    const delayMs = options.delayMs ?? 0;
-    assertInteger(delayMs, 'delayMs', 0, 2_147_483_647);
-    const reason = options.reason === undefined ? null : String(options.reason).slice(0, 4_000);
+    const { delayMs = null, deadLetter = false } = options;
+    if (delayMs !== null) assertInteger(delayMs, 'delayMs', 0, 2_147_483_647);
+    if (typeof deadLetter !== 'boolean') throw new InvalidRequestError('deadLetter', 'must be a boolean');
+    const reason = options.reason === undefined ? null : String(options.reason).slice(0, MAX_ERROR_CHARS);
+    const stack = options.stack === undefined ? null : String(options.stack).slice(0, MAX_ERROR_CHARS);
     const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
-    const rows = await this.run(queueId, decoded, NACK_SQL, [delayMs, reason], options.manager);
+    const rows = await this.run(queueId, decoded, NACK_SQL, [delayMs, reason, deadLetter, stack], options.manager);
     return { nacked: rows.length };
   }
 

@@ -82,3 +82,14 @@ export class SubscriptionNotFoundError extends MailroomError {
     super(`Topic "${topic}" has no subscription "${subscription}".`);
   }
 }
+
+/**
+ * Thrown by a handler to say "retrying cannot help": the message is dead-lettered at
+ * once (reason `rejected`) instead of being retried.
+ */
+export class NonRetryableError extends MailroomError {
+  readonly code = 'non_retryable';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

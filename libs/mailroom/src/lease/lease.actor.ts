@@ -13,7 +13,7 @@ export const leaseActor: ActorKind<typeof leaseMachine, LeaseEntity> = {
   effects: {
     returnMessages: async (manager, row, params) => {
       const { countAttempt } = params as { countAttempt: boolean };
-      await query(manager, RETURN_MESSAGES_SQL, [row.id, countAttempt ? 1 : 0]);
+      await query(manager, RETURN_MESSAGES_SQL, [row.id, countAttempt ? 1 : 0, row.consumer]);
     },
   },
   refusal: (row, event) => `Lease ${row.id} is ${row.state}; it does not accept ${event.type}.`,

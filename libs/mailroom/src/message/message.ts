@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidRequestError } from '../errors/mailroom.errors';
-import { assertInteger } from '../queue/queue.options';
+import { assertInteger } from '../errors/validate';
 
 export type Headers = Record<string, string>;
 
@@ -14,6 +14,8 @@ export interface OutgoingMessage<TBody = unknown> {
   delayMs?: number;
   /** In `grouped` ordering, messages of one group are delivered one at a time, in order. */
   groupKey?: string;
+  /** Time-to-live: not delivered after this long (default: the queue's messageTtlMs). */
+  ttlMs?: number;
 }
 
 /** The producer's ack: the message is committed. */
@@ -48,6 +50,7 @@ export interface EncodedMessage {
   headers: string;
   groupKey: string | null;
   delayMs: number;
+  ttlMs: number | null;
   bytes: number;
 }
 
@@ -59,7 +62,7 @@ export function encodeMessage(message: unknown, at = ''): EncodedMessage {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     throw new InvalidRequestError(at || 'message', 'must be an object with a body');
   }
-  const { body, headers = {}, id, delayMs = 0, groupKey = null, ...rest } = message as OutgoingMessage;
+  const { body, headers = {}, id, delayMs = 0, groupKey = null, ttlMs = null, ...rest } = message as OutgoingMessage;
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined) throw new InvalidRequestError(`${at}${unknown}`, 'unknown message field');
   if (body === undefined) throw new InvalidRequestError(`${at}body`, 'is required (any JSON value)');
@@ -73,6 +76,7 @@ export function encodeMessage(message: unknown, at = ''): EncodedMessage {
     throw new InvalidRequestError(`${at}id`, 'must be a uuid');
   }
   assertInteger(delayMs, `${at}delayMs`, 0, MAX_DELAY_MS);
+  if (ttlMs !== null) assertInteger(ttlMs, `${at}ttlMs`, 1, Number.MAX_SAFE_INTEGER);
   if (groupKey !== null && (typeof groupKey !== 'string' || groupKey.length === 0 || groupKey.length > 256)) {
     throw new InvalidRequestError(`${at}groupKey`, 'must be a string of 1 to 256 characters');
   }
@@ -85,6 +89,7 @@ export function encodeMessage(message: unknown, at = ''): EncodedMessage {
     headers: encodedHeaders,
     groupKey,
     delayMs,
+    ttlMs,
     bytes: Buffer.byteLength(encodedBody) + Buffer.byteLength(encodedHeaders),
   };
 }

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { assertInteger, assertName } from '../queue/queue.options';
+import { assertInteger, assertName } from '../errors/validate';
 
 export interface MailroomOptions {
   /** The DataSource Mailroom stores its tables in; default: the app's default TypeORM DataSource. */

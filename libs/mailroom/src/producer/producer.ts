@@ -50,6 +50,7 @@ export class Producer {
         unique.map((m) => m.groupKey),
         unique.map((m) => m.delayMs),
         unique.map((m) => m.clientId),
+        unique.map((m) => m.ttlMs),
       ],
     );
     if (rows.length === 0) return this.queues.explainMissing(queue, options.manager);

@@ -16,12 +16,12 @@ import { MESSAGE_CHANNEL } from '../database/channels';
  */
 export const SEND_SQL = `
 WITH q AS (
-  SELECT id, dedup_window_ms FROM mailroom_queue WHERE name = $1 AND state IN ('active', 'paused')
+  SELECT id, dedup_window_ms, message_ttl_ms FROM mailroom_queue WHERE name = $1 AND state IN ('active', 'paused')
 ),
 input AS MATERIALIZED (
   SELECT i.*, nextval('mailroom_message_seq') AS seq
-    FROM unnest($2::uuid[], $3::jsonb[], $4::jsonb[], $5::text[], $6::int[], $7::bool[]) WITH ORDINALITY
-         AS i(id, body, headers, group_key, delay_ms, client_id, ord)
+    FROM unnest($2::uuid[], $3::jsonb[], $4::jsonb[], $5::text[], $6::int[], $7::bool[], $8::bigint[]) WITH ORDINALITY
+         AS i(id, body, headers, group_key, delay_ms, client_id, ttl_ms, ord)
    WHERE EXISTS (SELECT 1 FROM q)
    ORDER BY i.ord
 ),
@@ -35,8 +35,9 @@ remembered AS (
   RETURNING d.message_id
 ),
 stored AS (
-  INSERT INTO mailroom_message (seq, queue_id, id, body, headers, group_key, visible_at)
-  SELECT i.seq, q.id, i.id, i.body, i.headers, i.group_key, now() + i.delay_ms * interval '1 millisecond'
+  INSERT INTO mailroom_message (seq, queue_id, id, body, headers, group_key, visible_at, expires_at)
+  SELECT i.seq, q.id, i.id, i.body, i.headers, i.group_key, now() + i.delay_ms * interval '1 millisecond',
+         now() + coalesce(i.ttl_ms, q.message_ttl_ms) * interval '1 millisecond'
     FROM q JOIN input i ON NOT i.client_id OR i.id IN (SELECT message_id FROM remembered)
   RETURNING id, seq
 ),

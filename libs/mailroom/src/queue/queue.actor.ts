@@ -9,14 +9,32 @@ export const queueActor: ActorKind<typeof queueMachine, QueueEntity> = {
   name: 'queue',
   machine: queueMachine,
   entity: QueueEntity,
-  project: (snapshot) => ({ name: snapshot.context.name, ...snapshot.context.options }),
+  project: ({ context: { name, options, deadLetterQueueId } }) => ({
+    name,
+    leaseMs: options.leaseMs,
+    maxDeliveries: options.maxDeliveries,
+    ordering: options.ordering,
+    maxMessageBytes: options.maxMessageBytes,
+    dedupWindowMs: options.dedupWindowMs,
+    retentionMs: options.retentionMs,
+    deadLetterQueueId,
+    deadLetterExpired: options.deadLetterExpired,
+    messageTtlMs: options.messageTtlMs,
+    retryStrategy: options.retry.strategy,
+    retryDelayMs: options.retry.delayMs,
+    retryMaxDelayMs: options.retry.maxDelayMs,
+    retryJitter: options.retry.jitter,
+  }),
   effects: {
     wakeConsumers: async (manager, row) => {
       await query(manager, NOTIFY_QUEUE_SQL, [row.id]);
     },
   },
-  refusal: (row, event: QueueEvent) =>
-    event.type === 'CONFIGURE' && row.state !== 'deleting'
-      ? `Queue "${row.name}" has ordering "${row.ordering}"; ordering cannot change after creation. Create a new queue instead.`
-      : `Queue "${row.name}" is ${row.state}; it does not accept ${event.type}.`,
+  refusal: (row, event: QueueEvent) => {
+    if (event.type !== 'CONFIGURE' || row.state === 'deleting') {
+      return `Queue "${row.name}" is ${row.state}; it does not accept ${event.type}.`;
+    }
+    if (event.options.deadLetterQueue === row.name) return `Queue "${row.name}" cannot be its own dead-letter queue.`;
+    return `Queue "${row.name}" has ordering "${row.ordering}"; ordering cannot change after creation. Create a new queue instead.`;
+  },
 };

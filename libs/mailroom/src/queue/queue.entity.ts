@@ -2,6 +2,8 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeor
 import { ActorRow } from '../actor/actor.entity';
 import type { QueueOrdering } from './queue.options';
 
+const NULLABLE_NUMBER = { to: (v: unknown) => v, from: (v: string | null) => (v === null ? null : Number(v)) };
+
 /** A queue actor row; option columns are projections of the snapshot for hot-path SQL. */
 @Entity('mailroom_queue')
 export class QueueEntity extends ActorRow {
@@ -33,6 +35,27 @@ export class QueueEntity extends ActorRow {
     transformer: { to: (v) => v, from: (v) => (v === null ? null : Number(v)) },
   })
   retentionMs: number | null;
+
+  @Column({ name: 'dead_letter_queue_id', type: 'integer', nullable: true })
+  deadLetterQueueId: number | null;
+
+  @Column({ name: 'dead_letter_expired', type: 'boolean' })
+  deadLetterExpired: boolean;
+
+  @Column({ name: 'message_ttl_ms', type: 'bigint', nullable: true, transformer: NULLABLE_NUMBER })
+  messageTtlMs: number | null;
+
+  @Column({ name: 'retry_strategy', type: 'text' })
+  retryStrategy: string;
+
+  @Column({ name: 'retry_delay_ms', type: 'integer' })
+  retryDelayMs: number;
+
+  @Column({ name: 'retry_max_delay_ms', type: 'integer' })
+  retryMaxDelayMs: number;
+
+  @Column({ name: 'retry_jitter', type: 'real' })
+  retryJitter: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

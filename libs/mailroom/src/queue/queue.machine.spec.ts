@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { queueMachine } from './queue.machine';
-import { QUEUE_DEFAULTS } from './queue.options';
+import { queueDefaults } from './queue.options';
 
-const start = () => initialTransition(queueMachine, { name: 'orders', options: QUEUE_DEFAULTS })[0];
+const QUEUE_DEFAULTS = queueDefaults('orders');
+
+const start = () =>
+  initialTransition(queueMachine, { name: 'orders', options: QUEUE_DEFAULTS, deadLetterQueueId: 7 })[0];
 
 describe('queue machine', () => {
   it('starts active and pauses, resumes (waking consumers) and deletes', () => {
@@ -20,19 +23,29 @@ describe('queue machine', () => {
     expect(deleted.value).toBe('deleted');
   });
 
-  it('reconfigures but refuses to change ordering', () => {
+  it('reconfigures but refuses to change ordering or to be its own DLQ', () => {
     const active = start();
     const options = { ...QUEUE_DEFAULTS, leaseMs: 5_000 };
-    const [configured] = transition(queueMachine, active, { type: 'CONFIGURE', options });
-    expect(configured.context.options.leaseMs).toBe(5_000);
-    const regroup = { type: 'CONFIGURE' as const, options: { ...options, ordering: 'grouped' as const } };
+    const [configured] = transition(queueMachine, active, { type: 'CONFIGURE', options, deadLetterQueueId: 8 });
+    expect(configured.context).toMatchObject({ options: { leaseMs: 5_000 }, deadLetterQueueId: 8 });
+    const regroup = {
+      type: 'CONFIGURE' as const,
+      options: { ...options, ordering: 'grouped' as const },
+      deadLetterQueueId: 8,
+    };
     expect(configured.can(regroup)).toBe(false);
+    const ownDlq = {
+      type: 'CONFIGURE' as const,
+      options: { ...options, deadLetterQueue: 'orders' },
+      deadLetterQueueId: 1,
+    };
+    expect(configured.can(ownDlq)).toBe(false);
   });
 
   it('accepts nothing but DELETE/DELETED while deleting, and nothing after', () => {
     const [deleting] = transition(queueMachine, start(), { type: 'DELETE' });
     expect(deleting.can({ type: 'RESUME' })).toBe(false);
-    expect(deleting.can({ type: 'CONFIGURE', options: QUEUE_DEFAULTS })).toBe(false);
+    expect(deleting.can({ type: 'CONFIGURE', options: QUEUE_DEFAULTS, deadLetterQueueId: null })).toBe(false);
     const [deleted] = transition(queueMachine, deleting, { type: 'DELETED' });
     expect(deleted.can({ type: 'PAUSE' })).toBe(false);
   });

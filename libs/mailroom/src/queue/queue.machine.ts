@@ -4,10 +4,12 @@ import type { QueueOptions } from './queue.options';
 export interface QueueContext {
   name: string;
   options: QueueOptions;
+  /** The DLQ named in options, resolved when it was configured (it must exist then). */
+  deadLetterQueueId: number | null;
 }
 
 export type QueueEvent =
-  | { type: 'CONFIGURE'; options: QueueOptions }
+  | { type: 'CONFIGURE'; options: QueueOptions; deadLetterQueueId: number | null }
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
   | { type: 'DELETE' }
@@ -25,14 +27,19 @@ export const queueMachine = setup({
     input: {} as QueueContext,
   },
   guards: {
-    /** Changing ordering under live consumers would break the promise the old mode made. */
-    keepsOrdering: ({ context, event }) =>
-      event.type === 'CONFIGURE' && event.options.ordering === context.options.ordering,
+    /**
+     * Changing ordering under live consumers would break the promise the old mode made;
+     * a queue that is its own DLQ would recycle its poison forever.
+     */
+    validConfiguration: ({ context, event }) =>
+      event.type === 'CONFIGURE' &&
+      event.options.ordering === context.options.ordering &&
+      event.options.deadLetterQueue !== context.name,
   },
   actions: {
-    configure: assign({
-      options: ({ context, event }) => (event.type === 'CONFIGURE' ? event.options : context.options),
-    }),
+    configure: assign(({ context, event }) =>
+      event.type === 'CONFIGURE' ? { options: event.options, deadLetterQueueId: event.deadLetterQueueId } : context,
+    ),
     /** Waiting consumers claim again: messages sent while paused become deliverable. */
     wakeConsumers: () => {},
   },
@@ -43,7 +50,7 @@ export const queueMachine = setup({
   states: {
     active: {
       on: {
-        CONFIGURE: { guard: 'keepsOrdering', actions: 'configure' },
+        CONFIGURE: { guard: 'validConfiguration', actions: 'configure' },
         PAUSE: 'paused',
         RESUME: {},
         DELETE: 'deleting',
@@ -51,7 +58,7 @@ export const queueMachine = setup({
     },
     paused: {
       on: {
-        CONFIGURE: { guard: 'keepsOrdering', actions: 'configure' },
+        CONFIGURE: { guard: 'validConfiguration', actions: 'configure' },
         RESUME: { target: 'active', actions: 'wakeConsumers' },
         PAUSE: {},
         DELETE: 'deleting',

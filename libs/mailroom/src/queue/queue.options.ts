@@ -1,11 +1,13 @@
+import { resolveRetryPolicy, RETRY_DEFAULTS, type RetryPolicy } from '../consumer/retry.policy';
 import { InvalidRequestError } from '../errors/mailroom.errors';
+import { assertInteger, assertName } from '../errors/validate';
 
 export type QueueOrdering = 'standard' | 'grouped' | 'exclusive';
 
 export interface QueueOptions {
   /** How long a claim lasts before the reaper returns the message (ms). */
   leaseMs: number;
-  /** Failed or expired deliveries after which a message is exhausted. */
+  /** Failed or expired deliveries after which a message is dead-lettered (or, without a DLQ, exhausted). */
   maxDeliveries: number;
   ordering: QueueOrdering;
   /** Largest accepted message: JSON body plus headers, in UTF-8 bytes. */
@@ -14,47 +16,62 @@ export interface QueueOptions {
   dedupWindowMs: number;
   /** Unconsumed messages older than this are dropped; null keeps them until consumed. */
   retentionMs: number | null;
+  /** Where failed messages go: default `<name>.dlq` (created on demand); null keeps them here, exhausted. */
+  deadLetterQueue: string | null;
+  /** The delay before a failed delivery is offered again, when a nack names none. */
+  retry: RetryPolicy;
+  /** Default time-to-live of a message (ms); null: messages never expire. */
+  messageTtlMs: number | null;
+  /** Expired messages go to the DLQ (reason `expired`) instead of being dropped and counted. */
+  deadLetterExpired: boolean;
 }
 
-export const QUEUE_DEFAULTS: QueueOptions = {
+/** Options as given: every one optional; `deadLetterQueue` absent means the default DLQ. */
+export type QueueOptionsInput = Partial<QueueOptions> & { retry?: Partial<RetryPolicy> };
+
+const DEFAULTS: Omit<QueueOptions, 'deadLetterQueue'> = {
   leaseMs: 30_000,
   maxDeliveries: 10,
   ordering: 'standard',
   maxMessageBytes: 262_144,
   dedupWindowMs: 300_000,
   retentionMs: null,
+  retry: RETRY_DEFAULTS,
+  messageTtlMs: null,
+  deadLetterExpired: false,
 };
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A queue's options when nothing is given, for the queue named `name`. */
+export function queueDefaults(name: string): QueueOptions {
+  return { ...DEFAULTS, deadLetterQueue: defaultDeadLetterQueue(name) };
+}
+
+/** Default DLQ: `<name>.dlq`, except for a DLQ itself (no chains) and names too long to extend. */
+export function defaultDeadLetterQueue(name: string): string | null {
+  return name.endsWith('.dlq') || name.length > 124 ? null : `${name}.dlq`;
+}
+
+export const QUEUE_OPTION_NAMES = [...Object.keys(DEFAULTS), 'deadLetterQueue'];
 const ORDERINGS: readonly QueueOrdering[] = ['standard', 'grouped', 'exclusive'];
 const INT4_MAX = 2_147_483_647;
-
-/** Names become part of REST paths and NOTIFY payloads; they are never spliced into SQL. */
-export function assertName(name: unknown, field = 'name'): asserts name is string {
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    throw new InvalidRequestError(field, `must match ${NAME.source}`);
-  }
-}
-
-export function assertInteger(value: unknown, field: string, min: number, max: number): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidRequestError(field, `must be an integer from ${min} to ${max}`);
-  }
-}
 
 /**
  * Merges `input` over `base` (the defaults, or a queue's current options), rejecting
  * unknown keys and out-of-range values with the option's name.
  */
-export function resolveQueueOptions(input: unknown, base: QueueOptions = QUEUE_DEFAULTS): QueueOptions {
+export function resolveQueueOptions(
+  name: string,
+  input: unknown,
+  base: QueueOptions = queueDefaults(name),
+): QueueOptions {
   if (input === undefined || input === null) return { ...base };
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw new InvalidRequestError('options', 'must be an object');
   }
   const given = input as Record<string, unknown>;
   for (const key of Object.keys(given)) {
-    if (!(key in QUEUE_DEFAULTS)) {
-      throw new InvalidRequestError(key, `unknown queue option; allowed: ${Object.keys(QUEUE_DEFAULTS).join(', ')}`);
+    if (!QUEUE_OPTION_NAMES.includes(key)) {
+      throw new InvalidRequestError(key, `unknown queue option; allowed: ${QUEUE_OPTION_NAMES.join(', ')}`);
     }
   }
   const options = { ...base, ...stripUndefined(given) } as QueueOptions;
@@ -63,9 +80,20 @@ export function resolveQueueOptions(input: unknown, base: QueueOptions = QUEUE_D
   assertInteger(options.maxMessageBytes, 'maxMessageBytes', 1, 64 * 1024 * 1024);
   assertInteger(options.dedupWindowMs, 'dedupWindowMs', 0, INT4_MAX);
   if (options.retentionMs !== null) assertInteger(options.retentionMs, 'retentionMs', 1000, Number.MAX_SAFE_INTEGER);
+  if (options.messageTtlMs !== null) assertInteger(options.messageTtlMs, 'messageTtlMs', 1, Number.MAX_SAFE_INTEGER);
   if (!ORDERINGS.includes(options.ordering)) {
     throw new InvalidRequestError('ordering', `must be one of ${ORDERINGS.join(', ')}`);
   }
+  if (typeof options.deadLetterExpired !== 'boolean')
+    throw new InvalidRequestError('deadLetterExpired', 'must be a boolean');
+  if (options.deadLetterQueue !== null) {
+    assertName(options.deadLetterQueue, 'deadLetterQueue');
+    if (options.deadLetterQueue === name)
+      throw new InvalidRequestError('deadLetterQueue', 'a queue cannot be its own DLQ');
+  }
+  options.retry = resolveRetryPolicy(
+    given.retry === undefined ? base.retry : { ...base.retry, ...(given.retry as object) },
+  );
   return options;
 }
 

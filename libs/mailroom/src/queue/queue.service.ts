@@ -2,12 +2,19 @@ import { Not, type DataSource, type EntityManager } from 'typeorm';
 import type { ActorStore } from '../actor/actor.store';
 import type { ActorAnnouncement } from '../database/channels';
 import { query } from '../database/transaction';
-import { QueueDeletedError, QueueNotFoundError } from '../errors/mailroom.errors';
+import {
+  InvalidRequestError,
+  InvalidTransitionError,
+  QueueDeletedError,
+  QueueNotFoundError,
+} from '../errors/mailroom.errors';
 import { queueActor } from './queue.actor';
 import { QueueEntity } from './queue.entity';
-import type { QueueEvent } from './queue.machine';
-import { assertName, resolveQueueOptions, type QueueOptions } from './queue.options';
+import type { QueueContext, QueueEvent } from './queue.machine';
+import { assertName } from '../errors/validate';
+import { defaultDeadLetterQueue, resolveQueueOptions, type QueueOptions } from './queue.options';
 import {
+  DEAD_LETTER_DEPENDENTS_SQL,
   DELETE_DEDUP_SQL,
   DELETE_MESSAGES_BATCH_SQL,
   PURGE_SQL,
@@ -46,14 +53,14 @@ export class QueueService {
   async upsert(name: string, input: unknown, manager?: EntityManager): Promise<{ queue: QueueInfo; created: boolean }> {
     assertName(name);
     const existing = await this.find(name, manager);
+    const options = resolveQueueOptions(name, input, existing ? optionsOf(existing) : undefined);
+    const deadLetterQueueId = await this.deadLetterQueueId(name, options.deadLetterQueue, manager);
     if (existing) {
-      const options = resolveQueueOptions(input, optionsOf(existing));
-      const row = await this.event(name, { type: 'CONFIGURE', options }, manager);
+      const row = await this.event(name, { type: 'CONFIGURE', options, deadLetterQueueId }, manager);
       return { queue: await this.describe(row, manager), created: false };
     }
-    const options = resolveQueueOptions(input);
     try {
-      const row = await this.actors.create(queueActor, {}, { name, options }, manager);
+      const row = await this.actors.create(queueActor, {}, { name, options, deadLetterQueueId }, manager);
       return { queue: await this.describe(row, manager), created: true };
     } catch (error) {
       // Another node created it between our look-up and insert: theirs stands, ours configures it.
@@ -93,6 +100,14 @@ export class QueueService {
 
   /** deleting (sends and claims stop) → its messages removed in batches → deleted. */
   async delete(name: string): Promise<void> {
+    const target = await this.live(name);
+    const dependents = await query<{ name: string }>(this.dataSource.manager, DEAD_LETTER_DEPENDENTS_SQL, [target.id]);
+    if (dependents.length > 0) {
+      const names = dependents.map((d) => `"${d.name}"`).join(', ');
+      throw new InvalidTransitionError(
+        `Queue "${name}" is the dead-letter queue of ${names}; give them another deadLetterQueue (or null) first.`,
+      );
+    }
     const row = await this.event(name, { type: 'DELETE' });
     for (;;) {
       const [{ deleted }] = await query<{ deleted: number }>(this.dataSource.manager, DELETE_MESSAGES_BATCH_SQL, [
@@ -130,6 +145,20 @@ export class QueueService {
     throw new QueueNotFoundError(name);
   }
 
+  /** Resolves the DLQ's id; the default DLQ is created on demand, a named one must exist. */
+  private async deadLetterQueueId(name: string, dlq: string | null, manager?: EntityManager): Promise<number | null> {
+    if (dlq === null) return null;
+    const existing = await this.find(dlq, manager);
+    if (existing?.state === 'deleting')
+      throw new InvalidRequestError('deadLetterQueue', `queue "${dlq}" is being deleted`);
+    if (existing) return existing.id;
+    if (dlq !== defaultDeadLetterQueue(name)) {
+      throw new InvalidRequestError('deadLetterQueue', `queue "${dlq}" does not exist; create it first`);
+    }
+    await this.upsert(dlq, undefined, manager);
+    return (await this.find(dlq, manager))!.id;
+  }
+
   private async event(name: string, event: QueueEvent, manager?: EntityManager): Promise<QueueEntity> {
     assertName(name);
     const applied = await this.actors.apply(queueActor, { name, state: Not('deleted') }, event, manager);
@@ -162,9 +191,9 @@ export class QueueService {
   }
 }
 
+/** The snapshot is the source of truth; the option columns are its projection for SQL. */
 function optionsOf(row: QueueEntity): QueueOptions {
-  const { leaseMs, maxDeliveries, ordering, maxMessageBytes, dedupWindowMs, retentionMs } = row;
-  return { leaseMs, maxDeliveries, ordering, maxMessageBytes, dedupWindowMs, retentionMs };
+  return (row.snapshot.context as QueueContext).options;
 }
 
 function info(row: QueueEntity, stats: QueueStats | undefined): QueueInfo {

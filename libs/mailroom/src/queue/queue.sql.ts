@@ -4,21 +4,24 @@ export interface QueueStats {
   available: number;
   inFlight: number;
   delayed: number;
-  /** Messages whose failed deliveries reached maxDeliveries; dead-lettering moves them later. */
+  /** Failed maxDeliveries times in a queue without a DLQ: kept, not delivered. */
   exhausted: number;
+  /** Messages whose time-to-live passed and were dropped (not dead-lettered), since creation. */
+  expiredDropped: number;
 }
 
-/** One pass over the queue's messages; admin path, not the hot path. */
+/** One pass over the queues' messages; admin path, not the hot path. */
 export const QUEUE_STATS_SQL = `
-  SELECT m.queue_id,
-         count(*) FILTER (WHERE m.lease_id IS NULL AND m.visible_at <= now() AND m.attempts < q.max_deliveries) AS available,
-         count(*) FILTER (WHERE m.lease_id IS NOT NULL) AS in_flight,
-         count(*) FILTER (WHERE m.lease_id IS NULL AND m.visible_at > now() AND m.attempts < q.max_deliveries) AS delayed,
-         count(*) FILTER (WHERE m.lease_id IS NULL AND m.attempts >= q.max_deliveries) AS exhausted
-    FROM mailroom_message m
-    JOIN mailroom_queue q ON q.id = m.queue_id
-   WHERE m.queue_id = ANY($1::int[])
-   GROUP BY m.queue_id`;
+  SELECT q.id AS queue_id, q.expired_dropped,
+         count(m.seq) FILTER (WHERE m.lease_id IS NULL AND m.visible_at <= now() AND m.attempts < q.max_deliveries
+                                AND (m.expires_at IS NULL OR m.expires_at > now())) AS available,
+         count(m.seq) FILTER (WHERE m.lease_id IS NOT NULL) AS in_flight,
+         count(m.seq) FILTER (WHERE m.lease_id IS NULL AND m.visible_at > now() AND m.attempts < q.max_deliveries) AS delayed,
+         count(m.seq) FILTER (WHERE m.lease_id IS NULL AND m.attempts >= q.max_deliveries) AS exhausted
+    FROM mailroom_queue q
+    LEFT JOIN mailroom_message m ON m.queue_id = q.id
+   WHERE q.id = ANY($1::int[])
+   GROUP BY q.id`;
 
 /** Purge removes what is not in flight: held messages are settled by their consumers as usual. */
 export const PURGE_SQL = `
@@ -42,5 +45,10 @@ export function toStats(row: Record<string, string> | undefined): QueueStats {
     inFlight: Number(row?.in_flight ?? 0),
     delayed: Number(row?.delayed ?? 0),
     exhausted: Number(row?.exhausted ?? 0),
+    expiredDropped: Number(row?.expired_dropped ?? 0),
   };
 }
+
+/** Live queues (other than itself) that use queue $1 as their dead-letter queue. */
+export const DEAD_LETTER_DEPENDENTS_SQL = `
+SELECT name FROM mailroom_queue WHERE dead_letter_queue_id = $1 AND id <> $1 AND state <> 'deleted' ORDER BY name`;

@@ -2,7 +2,7 @@ import { Not, type DataSource } from 'typeorm';
 import type { ActorStore } from '../actor/actor.store';
 import { query } from '../database/transaction';
 import { InvalidRequestError, InvalidTransitionError, SubscriptionNotFoundError } from '../errors/mailroom.errors';
-import { assertName } from '../queue/queue.options';
+import { assertName } from '../errors/validate';
 import type { QueueService } from '../queue/queue.service';
 import { routingPattern } from '../topic/routing-key';
 import type { TopicService } from '../topic/topic.service';

@@ -20,14 +20,14 @@ WITH t AS (
 ),
 input AS MATERIALIZED (
   SELECT i.*
-    FROM unnest($2::uuid[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::bool[]) WITH ORDINALITY
-         AS i(id, body, headers, group_key, routing_key, delay_ms, client_id, ord)
+    FROM unnest($2::uuid[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::bool[], $9::bigint[])
+         WITH ORDINALITY AS i(id, body, headers, group_key, routing_key, delay_ms, client_id, ttl_ms, ord)
    WHERE EXISTS (SELECT 1 FROM t)
 ),
 targets AS MATERIALIZED (
   SELECT nextval('mailroom_message_seq') AS seq, x.*
     FROM (
-      SELECT i.*, s.id AS subscription_id, q.id AS queue_id, q.dedup_window_ms
+      SELECT i.*, s.id AS subscription_id, q.id AS queue_id, q.dedup_window_ms, q.message_ttl_ms
         FROM input i
         JOIN mailroom_subscription s ON s.topic_id = (SELECT id FROM t) AND s.state <> 'detached'
         JOIN mailroom_queue q ON q.id = s.queue_id AND q.state IN ('active', 'paused')
@@ -45,9 +45,9 @@ remembered AS (
   RETURNING d.queue_id, d.message_id
 ),
 stored AS (
-  INSERT INTO mailroom_message (seq, queue_id, id, body, headers, group_key, routing_key, subscription_id, visible_at)
+  INSERT INTO mailroom_message (seq, queue_id, id, body, headers, group_key, routing_key, subscription_id, visible_at, expires_at)
   SELECT g.seq, g.queue_id, g.id, g.body, g.headers, g.group_key, g.routing_key, g.subscription_id,
-         now() + g.delay_ms * interval '1 millisecond'
+         now() + g.delay_ms * interval '1 millisecond', now() + coalesce(g.ttl_ms, g.message_ttl_ms) * interval '1 millisecond'
     FROM targets g
    WHERE NOT g.client_id OR (g.queue_id, g.id) IN (SELECT queue_id, message_id FROM remembered)
   RETURNING queue_id

@@ -3,7 +3,8 @@ import type { ActorAnnouncement } from '../database/channels';
 import { query, type TransactionOptions } from '../database/transaction';
 import { InvalidRequestError, MessageTooLargeError, TopicNotFoundError } from '../errors/mailroom.errors';
 import { dedupeWithinBatch, encodeMessage, type OutgoingMessage } from '../message/message';
-import { assertName, QUEUE_DEFAULTS } from '../queue/queue.options';
+import { queueDefaults } from '../queue/queue.options';
+import { assertName } from '../errors/validate';
 import { PUBLISH_SQL } from './publish.sql';
 import { assertRoutingKey } from './routing-key';
 import { TopicEntity } from './topic.entity';
@@ -88,6 +89,7 @@ export class TopicService {
         unique.map((m) => m.routingKey),
         unique.map((m) => m.delayMs),
         unique.map((m) => m.clientId),
+        unique.map((m) => m.ttlMs),
       ],
     );
     if (rows.length === 0) throw new TopicNotFoundError(topic);
@@ -108,7 +110,7 @@ export class TopicService {
     const [row] = await query<{ id: number; max_message_bytes: number }>(
       manager ?? this.dataSource.manager,
       TOPIC_LIMIT_SQL,
-      [topic, QUEUE_DEFAULTS.maxMessageBytes],
+      [topic, queueDefaults(topic).maxMessageBytes],
     );
     if (!row) throw new TopicNotFoundError(topic);
     const ref = { id: row.id, maxMessageBytes: row.max_message_bytes };

@@ -3,7 +3,7 @@ import { ClientProxy, RpcException, type ReadPacket, type WritePacket } from '@n
 import type { MailroomClient } from '../client/mailroom.client';
 import { resolveConsumerSpec } from '../consumer/handler.options';
 import { PushConsumer } from '../consumer/push.consumer';
-import { assertInteger } from '../queue/queue.options';
+import { assertInteger } from '../errors/validate';
 import { TRANSPORT_HEADERS } from './mailroom.context';
 
 export interface MailroomClientProxyOptions {

@@ -10,7 +10,7 @@ import { resolveConsumerSpec, type OnMessageOptions } from '../consumer/handler.
 import type { MessageContext } from '../consumer/message-context';
 import { PushConsumer } from '../consumer/push.consumer';
 import { QueueNotFoundError } from '../errors/mailroom.errors';
-import { assertName } from '../queue/queue.options';
+import { assertName } from '../errors/validate';
 import { MailroomContext, TRANSPORT_HEADERS } from './mailroom.context';
 
 export interface MailroomServerOptions {
