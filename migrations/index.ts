@@ -1,6 +1,12 @@
 import { CoreQueues1732000000000 } from './1732000000000-core-queues';
 import { Topics1732000000001 } from './1732000000001-topics';
 import { DeadLetters1732000000002 } from './1732000000002-dead-letters';
+import { ExactlyOnce1732000000003 } from './1732000000003-exactly-once';
 
 /** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
-export const mailroomMigrations = [CoreQueues1732000000000, Topics1732000000001, DeadLetters1732000000002];
+export const mailroomMigrations = [
+  CoreQueues1732000000000,
+  Topics1732000000001,
+  DeadLetters1732000000002,
+  ExactlyOnce1732000000003,
+];

@@ -22,6 +22,12 @@ export type { MessageContext } from './consumer/message-context';
 export type { RetryPolicy } from './consumer/retry.policy';
 export type { MailroomQueues, MailroomTopics, QueueBody, TopicBody } from './message/registry';
 
+// Exactly-once: idempotent producers (client.producer) and inbox handlers (mode: 'exactly-once').
+export { IdempotentProducer } from './producer/idempotent.producer';
+export type { ProducerOptions } from './producer/idempotent.producer';
+export type { ProducerStamp, SendOptions } from './producer/producer';
+export type { DeliveryMode } from './consumer/handler.options';
+
 // Producing and consuming.
 export { MailroomClient } from './client/mailroom.client';
 export type { ReceiveRequest } from './client/mailroom.client';
@@ -40,6 +46,8 @@ export {
   MailroomError,
   MessageTooLargeError,
   NonRetryableError,
+  ProducerFencedError,
+  SequenceGapError,
   QueueDeletedError,
   QueueNotFoundError,
   SubscriptionNotFoundError,

@@ -12,6 +12,7 @@ import { LeaseService } from '../lease/lease.service';
 import type { OutgoingMessage, ReceivedMessage, SendResult } from '../message/message';
 import type { QueueBody, TopicBody } from '../message/registry';
 import { resolveMailroomOptions, type MailroomOptions, type ResolvedMailroomOptions } from '../module/mailroom.options';
+import { IdempotentProducer, initProducer, type ProducerOptions } from '../producer/idempotent.producer';
 import { Producer, type SendOptions } from '../producer/producer';
 import { cleanUp } from '../queue/queue.janitor';
 import { assertInteger, assertName } from '../errors/validate';
@@ -49,7 +50,7 @@ export class MailroomClient {
   readonly subscriptions: SubscriptionService;
   /** Inspect, redrive and purge dead letters. */
   readonly deadLetters: DeadLetterService;
-  private readonly producer: Producer;
+  private readonly producerEngine: Producer;
   private readonly settlement: Settlement;
   private readonly wakeups: Wakeups;
   private readonly options: ResolvedMailroomOptions;
@@ -58,7 +59,8 @@ export class MailroomClient {
   private readonly logger = new Logger('Mailroom');
 
   constructor(
-    private readonly dataSource: DataSource,
+    /** The DataSource Mailroom's tables live in: open transactions on it to join writes. */
+    readonly dataSource: DataSource,
     options: MailroomOptions = {},
   ) {
     this.options = resolveMailroomOptions(options);
@@ -68,7 +70,7 @@ export class MailroomClient {
     this.topics = new TopicService(dataSource);
     this.subscriptions = new SubscriptionService(dataSource, actors, this.queues, this.topics);
     this.deadLetters = new DeadLetterService(dataSource);
-    this.producer = new Producer(dataSource, this.queues);
+    this.producerEngine = new Producer(dataSource, this.queues);
     this.settlement = new Settlement(dataSource, this.queues);
     this.wakeups = new Wakeups(pgConfigOf(dataSource));
     for (const cache of [this.queues, this.topics]) {
@@ -79,7 +81,11 @@ export class MailroomClient {
     const report = (chore: string) => (e: unknown) => this.logger.error(`${chore} failed: ${e}`);
     this.chores = [
       new Interval(this.options.reaperIntervalMs, () => this.leases.reap(), report('lease reaper')),
-      new Interval(this.options.janitorIntervalMs, () => cleanUp(dataSource), report('janitor')),
+      new Interval(
+        this.options.janitorIntervalMs,
+        () => cleanUp(dataSource, this.options.inboxRetentionMs),
+        report('janitor'),
+      ),
     ];
   }
 
@@ -134,14 +140,23 @@ export class MailroomClient {
     options: Omit<OutgoingMessage, 'body'> & SendOptions = {},
   ): Promise<SendResult> {
     const { manager, ...message } = options;
-    return this.producer.send(queue, { ...message, body }, { manager });
+    return this.producerEngine.send(queue, { ...message, body }, { manager });
   }
   sendBatch<Q extends string>(
     queue: Q,
     messages: OutgoingMessage<QueueBody<Q>>[],
     options: SendOptions = {},
   ): Promise<SendResult[]> {
-    return this.producer.sendBatch(queue, messages, options);
+    return this.producerEngine.sendBatch(queue, messages, options);
+  }
+
+  /**
+   * An idempotent producer instance named `id`: creating it fences every older instance
+   * of the same name; its sends are stored once however often they are retried.
+   */
+  async producer(id: string, options: ProducerOptions = {}): Promise<IdempotentProducer> {
+    const epoch = await initProducer(this.dataSource.manager, id, options.rejectGaps ?? false);
+    return new IdempotentProducer(this.producerEngine, id, epoch, options);
   }
 
   // Publish/subscribe

@@ -4,6 +4,7 @@ import { routingPattern } from '../topic/routing-key';
 import { resolveRetryPolicy, type RetryPolicy } from './retry.policy';
 
 export type AckMode = 'manual' | 'auto';
+export type DeliveryMode = 'at-most-once' | 'at-least-once' | 'exactly-once';
 
 export interface OnMessageOptions {
   /** The consumer's stable name (its inbox key); unique in the app. Default `<Class>.<method>`. */
@@ -14,6 +15,11 @@ export interface OnMessageOptions {
   prefetch?: number;
   /** `manual` (at-least-once, default): ack when the handler resolves. `auto` (at-most-once): removed before it runs. */
   ackMode?: AckMode;
+  /**
+   * `exactly-once`: inbox row, the handler's writes through `ctx.manager` and the ack
+   * commit in one transaction. The other two are `ackMode` auto and manual.
+   */
+  mode?: DeliveryMode;
   /** Delay before a failed delivery is retried; default: the queue's retry policy. */
   retry?: Partial<RetryPolicy>;
   /** Lease per claim; default the queue's. */
@@ -39,6 +45,7 @@ export interface ConsumerSpec {
   concurrency: number;
   prefetch: number;
   ackMode: AckMode;
+  exactlyOnce: boolean;
   /** Undefined: the queue's policy decides. */
   retry?: RetryPolicy;
   leaseMs?: number;
@@ -50,11 +57,17 @@ const MESSAGE_KEYS = [
   'concurrency',
   'prefetch',
   'ackMode',
+  'mode',
   'retry',
   'leaseMs',
   'queueOptions',
   'shutdownTimeoutMs',
 ];
+const MODES: Record<DeliveryMode, AckMode> = {
+  'at-most-once': 'auto',
+  'at-least-once': 'manual',
+  'exactly-once': 'manual',
+};
 const TOPIC_KEYS = [...MESSAGE_KEYS, 'subscription', 'routingKey', 'headers', 'queue'];
 
 /** Fails at start with the handler and the option named: `where` is e.g. `Billing.charge`. */
@@ -74,15 +87,31 @@ export function resolveConsumerSpec(
     assertInteger(concurrency, 'concurrency', 1, 1_000);
     const prefetch = options.prefetch ?? concurrency;
     assertInteger(prefetch, 'prefetch', concurrency, 10_000);
-    const ackMode = options.ackMode ?? 'manual';
+    if (options.mode !== undefined && !(options.mode in MODES)) {
+      throw new InvalidRequestError('mode', `must be one of ${Object.keys(MODES).join(', ')}`);
+    }
+    const ackMode = options.ackMode ?? (options.mode ? MODES[options.mode] : 'manual');
     if (ackMode !== 'manual' && ackMode !== 'auto') throw new InvalidRequestError('ackMode', 'must be manual or auto');
+    if (options.mode !== undefined && MODES[options.mode] !== ackMode) {
+      throw new InvalidRequestError('ackMode', `contradicts mode ${options.mode}; give one of them`);
+    }
+    const exactlyOnce = options.mode === 'exactly-once';
     if (options.leaseMs !== undefined) assertInteger(options.leaseMs, 'leaseMs', 100, 12 * 3_600_000);
     const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     assertInteger(shutdownTimeoutMs, 'shutdownTimeoutMs', 0, 600_000);
     if (topic && options.routingKey !== undefined) routingPattern(options.routingKey);
     if (topic && options.subscription !== undefined) assertName(options.subscription, 'subscription');
     const retry = options.retry === undefined ? undefined : resolveRetryPolicy(options.retry);
-    return { consumer, concurrency, prefetch, ackMode, retry, leaseMs: options.leaseMs, shutdownTimeoutMs };
+    return {
+      consumer,
+      concurrency,
+      prefetch,
+      ackMode,
+      exactlyOnce,
+      retry,
+      leaseMs: options.leaseMs,
+      shutdownTimeoutMs,
+    };
   } catch (error) {
     throw new Error(`Mailroom handler ${where}: ${(error as Error).message}`, { cause: error });
   }

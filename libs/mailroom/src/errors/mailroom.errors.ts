@@ -93,3 +93,31 @@ export class NonRetryableError extends MailroomError {
     super(message, options);
   }
 }
+
+/** A newer instance of this producer was created (its epoch is higher): this one is a zombie. */
+export class ProducerFencedError extends MailroomError {
+  readonly code = 'producer_fenced';
+  constructor(
+    readonly producer: string,
+    readonly epoch: number,
+    readonly currentEpoch: number | null,
+  ) {
+    super(
+      currentEpoch === null
+        ? `Producer "${producer}" was never initialised; call client.producer() (POST /v1/producers/${producer}/init) first.`
+        : `Producer "${producer}" epoch ${epoch} is fenced by epoch ${currentEpoch}: another instance took over; stop sending from this one.`,
+    );
+  }
+}
+
+/** The producer rejects gaps and this send skipped sequences. */
+export class SequenceGapError extends MailroomError {
+  readonly code = 'sequence_gap';
+  constructor(
+    readonly producer: string,
+    readonly expected: number,
+    readonly got: number,
+  ) {
+    super(`Producer "${producer}" expected sequence ${expected} next, got ${got}; resend the missing ones first.`);
+  }
+}

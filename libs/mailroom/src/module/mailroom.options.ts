@@ -12,6 +12,8 @@ export interface MailroomOptions {
   janitorIntervalMs?: number;
   /** Consumer name used when a receive names none (default "default"). */
   defaultConsumer?: string;
+  /** How long exactly-once consumers remember processed message ids (ms, default 7 days, at least 1 hour). */
+  inboxRetentionMs?: number;
 }
 
 export type ResolvedMailroomOptions = Required<Omit<MailroomOptions, 'dataSource'>>;
@@ -21,6 +23,7 @@ const DEFAULTS: ResolvedMailroomOptions = {
   reaperIntervalMs: 1_000,
   janitorIntervalMs: 30_000,
   defaultConsumer: 'default',
+  inboxRetentionMs: 7 * 86_400_000,
 };
 
 /** Fails fast at start with the option's name and what it allows. */
@@ -35,5 +38,6 @@ export function resolveMailroomOptions(options: MailroomOptions): ResolvedMailro
   assertInteger(resolved.reaperIntervalMs, 'reaperIntervalMs', 10, 600_000);
   assertInteger(resolved.janitorIntervalMs, 'janitorIntervalMs', 100, 3_600_000);
   assertName(resolved.defaultConsumer, 'defaultConsumer');
+  assertInteger(resolved.inboxRetentionMs, 'inboxRetentionMs', 3_600_000, 365 * 86_400_000);
   return resolved as ResolvedMailroomOptions;
 }

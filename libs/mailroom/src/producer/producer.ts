@@ -1,6 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { query, type TransactionOptions } from '../database/transaction';
-import { InvalidRequestError, MessageTooLargeError } from '../errors/mailroom.errors';
+import {
+  InvalidRequestError,
+  MessageTooLargeError,
+  ProducerFencedError,
+  SequenceGapError,
+} from '../errors/mailroom.errors';
+import { assertInteger, assertName } from '../errors/validate';
 import {
   dedupeWithinBatch,
   encodeMessage,
@@ -11,8 +18,17 @@ import {
 import type { QueueService } from '../queue/queue.service';
 import { DUPLICATES_SQL, SEND_SQL } from './send.sql';
 
-/** With `manager`, the message exists only if the caller's transaction commits. */
-export type SendOptions = TransactionOptions;
+/** An idempotent producer's stamp on a send: the batch's messages take sequence, sequence + 1, … */
+export interface ProducerStamp {
+  id: string;
+  epoch: number;
+  sequence: number;
+}
+
+export interface SendOptions extends TransactionOptions {
+  /** Sent by an idempotent producer (client.producer): fenced by epoch, deduplicated by sequence. */
+  producer?: ProducerStamp;
+}
 
 /** Stores messages; each send resolves only after its statement committed. */
 export class Producer {
@@ -32,7 +48,12 @@ export class Producer {
       throw new InvalidRequestError('messages', 'must be a non-empty array');
     }
     const single = messages.length === 1;
-    const encoded = messages.map((m, i) => encodeMessage(m, single ? '' : `messages[${i}].`));
+    const stamp = options.producer === undefined ? null : checkStamp(options.producer);
+    const encoded = messages.map((m, i) => {
+      const message = encodeMessage(m, single ? '' : `messages[${i}].`);
+      // A producer's retry of a sequence carries the same id, so the dedup register catches it.
+      return stamp && !message.clientId ? { ...message, id: producerMessageId(stamp, i), clientId: true } : message;
+    });
     const ref = await this.queues.ref(queue, options.manager);
     for (const m of encoded) {
       if (m.bytes > ref.options.maxMessageBytes)
@@ -51,9 +72,16 @@ export class Producer {
         unique.map((m) => m.delayMs),
         unique.map((m) => m.clientId),
         unique.map((m) => m.ttlMs),
+        stamp?.id ?? null,
+        stamp?.epoch ?? null,
+        stamp ? stamp.sequence + messages.length - 1 : null,
+        stamp?.sequence ?? null,
       ],
     );
-    if (rows.length === 0) return this.queues.explainMissing(queue, options.manager);
+    if (rows.length === 0) {
+      if (stamp) await this.explainRefusal(stamp, options.manager);
+      return this.queues.explainMissing(queue, options.manager);
+    }
     const stored = new Map(rows.filter((r) => r.id !== null).map((r) => [r.id!, Number(r.seq)]));
     const duplicates = await this.findDuplicates(rows[0].queue_id, unique, stored, options.manager);
     return encoded.map((m, i) => {
@@ -61,6 +89,19 @@ export class Producer {
       if (sequence !== undefined && firstOf.get(m.id) === i) return { id: m.id, sequence, duplicate: false };
       return { id: m.id, sequence: sequence ?? duplicates.get(m.id)!, duplicate: true };
     });
+  }
+
+  /** Why the producer's stamp was refused: a newer instance fenced it, or a sequence gap. */
+  private async explainRefusal(stamp: ProducerStamp, manager?: EntityManager): Promise<void> {
+    const [row] = await query<{ epoch: number; last_sequence: string; reject_gaps: boolean }>(
+      manager ?? this.dataSource.manager,
+      `SELECT epoch, last_sequence, reject_gaps FROM mailroom_producer WHERE id = $1`,
+      [stamp.id],
+    );
+    if (!row || row.epoch !== stamp.epoch) throw new ProducerFencedError(stamp.id, stamp.epoch, row?.epoch ?? null);
+    if (row.reject_gaps && stamp.sequence > Number(row.last_sequence) + 1) {
+      throw new SequenceGapError(stamp.id, Number(row.last_sequence) + 1, stamp.sequence);
+    }
   }
 
   private async findDuplicates(
@@ -77,4 +118,24 @@ export class Producer {
     ]);
     return new Map(rows.map((r) => [r.id, Number(r.seq)]));
   }
+}
+
+function checkStamp(stamp: ProducerStamp): ProducerStamp {
+  if (typeof stamp !== 'object' || stamp === null)
+    throw new InvalidRequestError('producer', 'must be { id, epoch, sequence }');
+  assertName(stamp.id, 'producer.id');
+  assertInteger(stamp.epoch, 'producer.epoch', 1, 2_147_483_647);
+  assertInteger(stamp.sequence, 'producer.sequence', 0, Number.MAX_SAFE_INTEGER);
+  return stamp;
+}
+
+/** A name-based (version 5 style) uuid for the message at `offset` in a stamped batch. */
+function producerMessageId(stamp: ProducerStamp, offset: number): string {
+  const hash = createHash('sha1')
+    .update(`mailroom/${stamp.id}/${stamp.epoch}/${stamp.sequence + offset}`)
+    .digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -12,11 +12,22 @@ import { MESSAGE_CHANNEL } from '../database/channels';
  *   expired takes the conflicting row's lock, so two concurrent sends of one id cannot
  *   both store it; the loser sees no RETURNING row and reports a duplicate. Generated ids
  *   skip the register: a random uuid cannot collide.
+ * - An idempotent producer's send ($9 id, $10 epoch, $11 last and $12 first sequence)
+ *   updates its producer row only at the current epoch: the UPDATE waits for a concurrent
+ *   re-initialisation and re-checks the epoch, so a zombie instance is fenced and stores
+ *   nothing. Its messages' ids derive from (id, epoch, sequence) for the dedup register.
  * - The wake-up NOTIFY is part of the statement and is delivered on commit only.
  */
 export const SEND_SQL = `
-WITH q AS (
-  SELECT id, dedup_window_ms, message_ttl_ms FROM mailroom_queue WHERE name = $1 AND state IN ('active', 'paused')
+WITH p AS (
+  UPDATE mailroom_producer
+     SET last_sequence = greatest(last_sequence, $11), updated_at = now()
+   WHERE $9::text IS NOT NULL AND id = $9 AND epoch = $10 AND (NOT reject_gaps OR $12 <= last_sequence + 1)
+  RETURNING id
+),
+q AS (
+  SELECT id, dedup_window_ms, message_ttl_ms FROM mailroom_queue
+   WHERE name = $1 AND state IN ('active', 'paused') AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM p))
 ),
 input AS MATERIALIZED (
   SELECT i.*, nextval('mailroom_message_seq') AS seq

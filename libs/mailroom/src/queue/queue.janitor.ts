@@ -2,6 +2,7 @@ import { query } from '../database/transaction';
 import type { DataSource } from 'typeorm';
 import { asSingleton, CHORE_LOCKS } from '../database/singleton';
 import { bury } from '../dead-letter/bury.sql';
+import { INBOX_CLEANUP_SQL } from '../inbox/inbox';
 
 const BATCH = 5_000;
 
@@ -38,8 +39,8 @@ SELECT (SELECT count(*) FROM buried) AS buried, (SELECT count(*) FROM counted) A
 /**
  * Background clean-up, one node at a time, each statement a bounded batch so no
  * transaction grows long: expired messages, expired dedup entries, unconsumed messages
- * past their queue's retention, and messages a send slipped into a queue while it was
- * being deleted.
+ * past their queue's retention, messages a send slipped into a queue while it was
+ * being deleted, and inbox rows past their retention.
  */
 const CHORES = [
   EXPIRE_SQL,
@@ -55,8 +56,9 @@ const CHORES = [
       WHERE q.state = 'deleted' LIMIT ${BATCH}))`,
 ];
 
-export async function cleanUp(dataSource: DataSource): Promise<void> {
+export async function cleanUp(dataSource: DataSource, inboxRetentionMs: number): Promise<void> {
   await asSingleton(dataSource, CHORE_LOCKS.janitor, async (tx) => {
     for (const sql of CHORES) await query(tx, sql);
+    await query(tx, INBOX_CLEANUP_SQL, [inboxRetentionMs, BATCH]);
   });
 }

@@ -1,0 +1,26 @@
+import type { EntityManager } from 'typeorm';
+import { query } from '../database/transaction';
+
+/**
+ * Records that `consumer` processed `messageId`, in the caller's transaction. Returns
+ * false if it already had (the effect exists: skip the handler). A concurrent attempt
+ * on the same key waits on the primary key until the first commits (then sees the row)
+ * or rolls back (then takes its place), so exactly one transaction's effects survive.
+ */
+export async function recordInInbox(manager: EntityManager, consumer: string, messageId: string): Promise<boolean> {
+  const rows = await query(
+    manager,
+    `INSERT INTO mailroom_inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`,
+    [consumer, messageId],
+  );
+  return rows.length === 1;
+}
+
+/**
+ * Inbox rows older than the retention window, a batch at a time ($1 window in ms, $2 batch).
+ * Safe to forget them: a message is acked in the same transaction as its inbox row, so only
+ * an outside duplicate (same id sent again) can arrive later, and the window bounds that.
+ */
+export const INBOX_CLEANUP_SQL = `
+DELETE FROM mailroom_inbox WHERE ctid = ANY(ARRAY(
+  SELECT ctid FROM mailroom_inbox WHERE processed_at < now() - $1 * interval '1 millisecond' LIMIT $2))`;

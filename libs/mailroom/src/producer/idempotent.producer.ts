@@ -1,0 +1,77 @@
+import type { EntityManager } from 'typeorm';
+import { query } from '../database/transaction';
+import { MailroomError } from '../errors/mailroom.errors';
+import { assertName } from '../errors/validate';
+import type { OutgoingMessage, SendResult } from '../message/message';
+import type { QueueBody } from '../message/registry';
+import type { Producer, SendOptions } from './producer';
+
+export interface ProducerOptions {
+  /** Refuse a send that skips sequences (default: accept gaps). */
+  rejectGaps?: boolean;
+  /** Retries of a send that failed for a reason other than Mailroom refusing it (default 5). */
+  retries?: number;
+}
+
+/** Starting an instance bumps the epoch: every older instance of the producer is fenced from now on. */
+const INIT_SQL = `
+INSERT INTO mailroom_producer AS p (id, epoch, reject_gaps) VALUES ($1, 1, $2)
+ON CONFLICT (id) DO UPDATE
+   SET epoch = p.epoch + 1, reject_gaps = EXCLUDED.reject_gaps, last_sequence = -1, updated_at = now()
+RETURNING epoch`;
+
+export async function initProducer(manager: EntityManager, id: string, rejectGaps: boolean): Promise<number> {
+  assertName(id, 'producer');
+  const [{ epoch }] = await query<{ epoch: number }>(manager, INIT_SQL, [id, rejectGaps]);
+  return epoch;
+}
+
+/**
+ * One instance of a named idempotent producer: each send carries (id, epoch, sequence).
+ * A send whose answer was lost (a dropped connection, a failover) is retried with the
+ * same sequence, which the queue recognises and answers with the original
+ * `{ id, sequence }` and `duplicate: true` instead of storing it twice. An instance
+ * fenced by a newer one (a zombie after a partition) fails with ProducerFencedError.
+ */
+export class IdempotentProducer {
+  private nextSequence = 0;
+  private readonly retries: number;
+
+  constructor(
+    private readonly producer: Producer,
+    readonly id: string,
+    readonly epoch: number,
+    options: ProducerOptions = {},
+  ) {
+    this.retries = options.retries ?? 5;
+  }
+
+  async send<Q extends string>(
+    queue: Q,
+    body: QueueBody<Q>,
+    options: Omit<OutgoingMessage, 'body'> & Omit<SendOptions, 'producer'> = {},
+  ): Promise<SendResult> {
+    const { manager, ...message } = options;
+    const [result] = await this.sendBatch(queue, [{ ...message, body }], { manager });
+    return result;
+  }
+
+  async sendBatch<Q extends string>(
+    queue: Q,
+    messages: OutgoingMessage<QueueBody<Q>>[],
+    options: Omit<SendOptions, 'producer'> = {},
+  ): Promise<SendResult[]> {
+    const stamp = { id: this.id, epoch: this.epoch, sequence: this.nextSequence };
+    this.nextSequence += messages.length;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.producer.sendBatch(queue, messages, { ...options, producer: stamp });
+      } catch (error) {
+        // Inside a caller's transaction a retry cannot help: the transaction is aborted.
+        const retryable = !(error instanceof MailroomError) && !options.manager && attempt < this.retries;
+        if (!retryable) throw error;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+}

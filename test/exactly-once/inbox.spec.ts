@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MailroomClient, OnMessage, type MessageContext } from '@mailroom/core';
+import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { startNestApp } from '../support/nest';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.dataSource.query(`CREATE TABLE ledger (message_id uuid, note text)`);
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(25);
+  }
+}
+const ledger = (): Promise<{ message_id: string; note: string }[]> =>
+  db.dataSource.query(`SELECT message_id, note FROM ledger ORDER BY note`);
+
+describe('exactly-once handlers', () => {
+  it('commits the handler’s writes, its sends and the ack together; a failure undoes all of them', async () => {
+    let calls = 0;
+    @Injectable()
+    class Billing {
+      constructor(private readonly mailroom: MailroomClient) {}
+
+      @OnMessage('eo-orders', { mode: 'exactly-once', consumer: 'billing', retry: { delayMs: 0 } })
+      async charge(order: { n: number }, ctx: MessageContext) {
+        calls += 1;
+        await ctx.manager!.query(`INSERT INTO ledger VALUES ($1, $2)`, [ctx.id, `charge ${order.n}`]);
+        await this.mailroom.send('eo-receipts', { n: order.n }, { manager: ctx.manager });
+        if (ctx.deliveryCount === 1) throw new Error('crash after writing');
+      }
+    }
+    const app = await startNestApp(db.url, [Billing], { reaperIntervalMs: 100 });
+    const client = app.get(MailroomClient);
+    await client.createQueue('eo-receipts');
+    const { id } = await client.send('eo-orders', { n: 1 });
+    await until(async () => (await ledger()).length === 1);
+    await sleep(200);
+    expect(calls).toBe(2);
+    expect(await ledger()).toEqual([{ message_id: id, note: 'charge 1' }]);
+    expect((await client.getQueue('eo-receipts')).stats.available).toBe(1);
+    expect((await client.getQueue('eo-orders')).stats).toMatchObject({ available: 0, inFlight: 0, delayed: 0 });
+    await app.close();
+  });
+
+  it('recognises a message it already processed (the same id sent again) and only acks it', async () => {
+    let calls = 0;
+    @Injectable()
+    class Once {
+      @OnMessage('eo-dupes', { mode: 'exactly-once', consumer: 'once', queueOptions: { dedupWindowMs: 0 } })
+      async handle(_body: unknown, ctx: MessageContext) {
+        calls += 1;
+        await ctx.manager!.query(`INSERT INTO ledger VALUES ($1, 'once')`, [ctx.id]);
+      }
+    }
+    const app = await startNestApp(db.url, [Once]);
+    const client = app.get(MailroomClient);
+    const id = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+    await client.send('eo-dupes', 'first', { id });
+    await until(async () => calls === 1);
+    await client.send('eo-dupes', 'again, outside the dedup window', { id });
+    await until(async () => (await client.getQueue('eo-dupes')).stats.available === 0);
+    await sleep(200);
+    expect(calls).toBe(1);
+    expect((await ledger()).filter((r) => r.note === 'once')).toHaveLength(1);
+    await app.close();
+  });
+
+  it('rolls back and retries when the handler asks for a nack', async () => {
+    let calls = 0;
+    @Injectable()
+    class Picky {
+      @OnMessage('eo-nack', { mode: 'exactly-once', consumer: 'picky' })
+      async handle(_body: unknown, ctx: MessageContext) {
+        calls += 1;
+        await ctx.manager!.query(`INSERT INTO ledger VALUES ($1, 'picky ' || $2)`, [ctx.id, String(calls)]);
+        if (calls === 1) await ctx.nack({ delayMs: 0 });
+      }
+    }
+    const app = await startNestApp(db.url, [Picky]);
+    await app.get(MailroomClient).send('eo-nack', 'x');
+    await until(async () => calls === 2);
+    await sleep(200);
+    expect((await ledger()).filter((r) => r.note.startsWith('picky')).map((r) => r.note)).toEqual(['picky 2']);
+    await app.close();
+  });
+});
+
+describe('inbox clean-up', () => {
+  it('deletes rows older than the retention window and never one inside it', async () => {
+    const hour = 3_600_000;
+    await db.dataSource.query(
+      `INSERT INTO mailroom_inbox (consumer, message_id, processed_at) VALUES
+         ('c', 'inside-just', now() - interval '1 hour' + interval '1 minute'),
+         ('c', 'inside-fresh', now()),
+         ('c', 'outside', now() - interval '1 hour' - interval '1 minute')`,
+    );
+    const client = await startClient(db.dataSource, { inboxRetentionMs: hour, janitorIntervalMs: 100 });
+    await sleep(400);
+    await client.close();
+    const rows: { message_id: string }[] = await db.dataSource.query(
+      `SELECT message_id FROM mailroom_inbox WHERE consumer = 'c' ORDER BY message_id`,
+    );
+    expect(rows.map((r) => r.message_id)).toEqual(['inside-fresh', 'inside-just']);
+  });
+});
