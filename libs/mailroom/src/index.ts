@@ -28,6 +28,18 @@ export type { ProducerOptions } from './producer/idempotent.producer';
 export type { ProducerStamp, SendOptions } from './producer/producer';
 export type { DeliveryMode } from './consumer/handler.options';
 
+// Outbox to external destinations (client.outbox(name).emit(pattern, data, { manager, key })).
+export { Outbox } from './outbox/outbox';
+export type { OutboxEmitOptions } from './outbox/outbox';
+export type { OutboxOptions } from './outbox/outbox.options';
+export { MESSAGE_ID_HEADER } from './outbox/outbox.destination';
+export type {
+  ClientDestination,
+  OutboxDestinationConfig,
+  OutboxMessage,
+  WebhookDestination,
+} from './outbox/outbox.destination';
+
 // Producing and consuming.
 export { MailroomClient } from './client/mailroom.client';
 export type { ReceiveRequest } from './client/mailroom.client';

@@ -5,6 +5,9 @@ import { ConsumerSession } from '../consumer/consumer.session';
 import { Settlement, type NackOptions, type SettleOptions } from '../consumer/settlement';
 import { Wakeups } from '../consumer/wakeups';
 import { pgConfigOf } from '../database/pg-config';
+import { InvalidRequestError } from '../errors/mailroom.errors';
+import { Outbox } from '../outbox/outbox';
+import { OutboxRelay } from '../outbox/outbox.relay';
 import { DeadLetterService } from '../dead-letter/dead-letter.service';
 import type { TransactionOptions } from '../database/transaction';
 import { Interval } from '../database/singleton';
@@ -56,6 +59,7 @@ export class MailroomClient {
   private readonly options: ResolvedMailroomOptions;
   private readonly sessions = new Map<string, ConsumerSession>();
   private readonly chores: Interval[];
+  private readonly relays: OutboxRelay[];
   private readonly logger = new Logger('Mailroom');
 
   constructor(
@@ -87,17 +91,22 @@ export class MailroomClient {
         report('janitor'),
       ),
     ];
+    const outbox = this.options.outbox;
+    this.relays = Object.keys(outbox?.destinations ?? {}).map(
+      (destination) => new OutboxRelay(dataSource, this.wakeups, destination, outbox!),
+    );
   }
 
-  /** Opens the LISTEN connection and starts the reaper and janitor. */
+  /** Opens the LISTEN connection and starts the reaper, the janitor and the outbox relays. */
   async start(): Promise<void> {
     await this.wakeups.start();
     for (const chore of this.chores) chore.start();
+    for (const relay of this.relays) relay.start();
   }
 
   /** Stops chores and releases every session's lease: unsettled messages return without spending an attempt. */
   async close(): Promise<void> {
-    await Promise.all(this.chores.map((chore) => chore.stop()));
+    await Promise.all([...this.chores, ...this.relays].map((worker) => worker.stop()));
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(sessions.map((session) => session.close()));
@@ -157,6 +166,19 @@ export class MailroomClient {
   async producer(id: string, options: ProducerOptions = {}): Promise<IdempotentProducer> {
     const epoch = await initProducer(this.dataSource.manager, id, options.rejectGaps ?? false);
     return new IdempotentProducer(this.producerEngine, id, epoch, options);
+  }
+
+  /** The transactional outbox to `destination` (configured in `outbox.destinations`). */
+  outbox(destination: string): Outbox {
+    const outbox = this.options.outbox;
+    if (!outbox || !(destination in outbox.destinations)) {
+      const known = Object.keys(outbox?.destinations ?? {}).join(', ') || 'none';
+      throw new InvalidRequestError(
+        'destination',
+        `"${destination}" is not configured (outbox.destinations: ${known})`,
+      );
+    }
+    return new Outbox(this.dataSource.manager, destination, outbox.buckets);
   }
 
   // Publish/subscribe

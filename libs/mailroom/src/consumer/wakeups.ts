@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Client, type ClientConfig } from 'pg';
-import { ACTOR_CHANNEL, MESSAGE_CHANNEL, type ActorAnnouncement } from '../database/channels';
+import { ACTOR_CHANNEL, MESSAGE_CHANNEL, OUTBOX_CHANNEL, type ActorAnnouncement } from '../database/channels';
 
 /**
  * The node's one LISTEN connection, shared by every consumer and cache in the process.
@@ -33,8 +33,13 @@ export class Wakeups extends EventEmitter {
    * Starts watching queue `queueId`. A notification that arrives before `wait` is called
    * is remembered, so a caller can watch, check for messages, then wait without a gap.
    */
-  watch(queueId: number): QueueWatch {
-    return new QueueWatch(this, `queue:${queueId}`);
+  watch(queueId: number): Watch {
+    return new Watch(this, `queue:${queueId}`);
+  }
+
+  /** The same latch over an outbox destination's wake-ups. */
+  watchOutbox(destination: string): Watch {
+    return new Watch(this, `outbox:${destination}`);
   }
 
   private async connect(): Promise<void> {
@@ -46,6 +51,7 @@ export class Wakeups extends EventEmitter {
       await client.connect();
       await client.query(`LISTEN ${MESSAGE_CHANNEL}`);
       await client.query(`LISTEN ${ACTOR_CHANNEL}`);
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
       this.client = client;
       this.retryMs = 100;
       this.emit('resync');
@@ -74,14 +80,16 @@ export class Wakeups extends EventEmitter {
   private dispatch(channel: string, payload: string): void {
     if (channel === MESSAGE_CHANNEL) {
       this.emit(`queue:${payload}`);
+    } else if (channel === OUTBOX_CHANNEL) {
+      this.emit(`outbox:${payload}`);
     } else if (channel === ACTOR_CHANNEL) {
       this.emit('actor', JSON.parse(payload) as ActorAnnouncement);
     }
   }
 }
 
-/** A latch over one queue's wake-ups (and resyncs); see Wakeups.watch. */
-export class QueueWatch {
+/** A latch over one queue's (or destination's) wake-ups and resyncs; see Wakeups.watch. */
+export class Watch {
   private woken = false;
   private wake: (() => void) | null = null;
   private readonly onWake = () => {

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { assertInteger, assertName } from '../errors/validate';
+import { resolveOutboxOptions, type OutboxOptions, type ResolvedOutboxOptions } from '../outbox/outbox.options';
 
 export interface MailroomOptions {
   /** The DataSource Mailroom stores its tables in; default: the app's default TypeORM DataSource. */
@@ -14,11 +15,14 @@ export interface MailroomOptions {
   defaultConsumer?: string;
   /** How long exactly-once consumers remember processed message ids (ms, default 7 days, at least 1 hour). */
   inboxRetentionMs?: number;
+  /** External destinations relayed from the transactional outbox (client.outbox(name)). */
+  outbox?: OutboxOptions;
 }
 
-export type ResolvedMailroomOptions = Required<Omit<MailroomOptions, 'dataSource'>>;
+type Scalars = Required<Omit<MailroomOptions, 'dataSource' | 'outbox'>>;
+export type ResolvedMailroomOptions = Scalars & { outbox: ResolvedOutboxOptions | null };
 
-const DEFAULTS: ResolvedMailroomOptions = {
+const DEFAULTS: Scalars = {
   pollIntervalMs: 1_000,
   reaperIntervalMs: 1_000,
   janitorIntervalMs: 30_000,
@@ -28,16 +32,18 @@ const DEFAULTS: ResolvedMailroomOptions = {
 
 /** Fails fast at start with the option's name and what it allows. */
 export function resolveMailroomOptions(options: MailroomOptions): ResolvedMailroomOptions {
-  const { dataSource: _dataSource, ...rest } = options;
+  const { dataSource: _dataSource, outbox, ...rest } = options;
   const resolved = { ...DEFAULTS, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
   for (const key of Object.keys(resolved)) {
     if (!(key in DEFAULTS))
-      throw new Error(`Mailroom option "${key}" is unknown; allowed: dataSource, ${Object.keys(DEFAULTS).join(', ')}`);
+      throw new Error(
+        `Mailroom option "${key}" is unknown; allowed: dataSource, outbox, ${Object.keys(DEFAULTS).join(', ')}`,
+      );
   }
   assertInteger(resolved.pollIntervalMs, 'pollIntervalMs', 10, 60_000);
   assertInteger(resolved.reaperIntervalMs, 'reaperIntervalMs', 10, 600_000);
   assertInteger(resolved.janitorIntervalMs, 'janitorIntervalMs', 100, 3_600_000);
   assertName(resolved.defaultConsumer, 'defaultConsumer');
   assertInteger(resolved.inboxRetentionMs, 'inboxRetentionMs', 3_600_000, 365 * 86_400_000);
-  return resolved as ResolvedMailroomOptions;
+  return { ...(resolved as Scalars), outbox: resolveOutboxOptions(outbox) };
 }
