@@ -27,6 +27,8 @@ export { IdempotentProducer } from './producer/idempotent.producer';
 export type { ProducerOptions } from './producer/idempotent.producer';
 export type { ProducerStamp, SendOptions } from './producer/producer';
 export type { DeliveryMode } from './consumer/handler.options';
+export { ExactlyOnce, ExactlyOnceInterceptor, inboxTransaction } from './inbox/exactly-once.decorator';
+export type { ExactlyOnceOptions } from './inbox/exactly-once.decorator';
 
 // Outbox to external destinations (client.outbox(name).emit(pattern, data, { manager, key })).
 export { Outbox } from './outbox/outbox';
