@@ -13,6 +13,8 @@ export interface RunningProcess {
   child: ChildProcess;
   /** Resolves with the first stdout line matching `pattern`. */
   waitForLine(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  /** Calls `listener` with every complete stdout line from now on. */
+  onLine(listener: (line: string) => void): void;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -22,9 +24,14 @@ export function startProcess(script: string, env: Record<string, string>): Runni
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let partial = '';
   const listeners = new Set<() => void>();
+  const lineListeners: ((line: string) => void)[] = [];
   child.stdout!.on('data', (chunk) => {
     output += chunk;
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) lineListeners.forEach((l) => l(line));
     listeners.forEach((l) => l());
   });
   child.stderr!.on('data', (chunk) => process.stderr.write(chunk));
@@ -54,6 +61,9 @@ export function startProcess(script: string, env: Record<string, string>): Runni
         listeners.add(check);
         check();
       });
+    },
+    onLine(listener) {
+      lineListeners.push(listener);
     },
     async kill(signal = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

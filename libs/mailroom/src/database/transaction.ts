@@ -28,7 +28,12 @@ export async function query<R = Record<string, unknown>>(
   params: unknown[] = [],
 ): Promise<R[]> {
   const runner = manager.queryRunner;
-  if (runner && !runner.isReleased) {
+  if (runner) {
+    // Never fall back to the pool for a manager that has its own connection: after that
+    // connection died, a pooled one would run this statement outside the caller's
+    // transaction and commit it on its own (an ack without its effects, say).
+    if (runner.isReleased)
+      throw new Error("The transaction's database connection was lost; the transaction is rolled back.");
     const client = (await runner.connect()) as PoolClient;
     return (await client.query(sql, params)).rows as R[];
   }

@@ -11,6 +11,8 @@ export interface ProducerOptions {
   rejectGaps?: boolean;
   /** Retries of a send that failed for a reason other than Mailroom refusing it (default 5). */
   retries?: number;
+  /** Told of each retry (for logs and metrics). */
+  onRetry?: (error: unknown, attempt: number) => void;
 }
 
 /** Starting an instance bumps the epoch: every older instance of the producer is fenced from now on. */
@@ -36,6 +38,7 @@ export async function initProducer(manager: EntityManager, id: string, rejectGap
 export class IdempotentProducer {
   private nextSequence = 0;
   private readonly retries: number;
+  private readonly onRetry?: (error: unknown, attempt: number) => void;
 
   constructor(
     private readonly producer: Producer,
@@ -44,6 +47,7 @@ export class IdempotentProducer {
     options: ProducerOptions = {},
   ) {
     this.retries = options.retries ?? 5;
+    this.onRetry = options.onRetry;
   }
 
   async send<Q extends string>(
@@ -70,6 +74,7 @@ export class IdempotentProducer {
         // Inside a caller's transaction a retry cannot help: the transaction is aborted.
         const retryable = !(error instanceof MailroomError) && !options.manager && attempt < this.retries;
         if (!retryable) throw error;
+        this.onRetry?.(error, attempt + 1);
         await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
       }
     }
