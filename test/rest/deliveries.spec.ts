@@ -132,19 +132,35 @@ describe('ack, nack, extend', () => {
     const messages = await receive(queue, { max: 2 });
     const reply = await broker.call('POST', `/v1/queues/${queue}/ack`, { receipts: messages.map((m) => m.receipt) });
     expect(reply).toEqual({ status: 200, body: { acked: 2 } });
-    expect(await statsOf(broker, queue)).toEqual({ available: 0, inFlight: 0, delayed: 0, exhausted: 0 });
+    expect(await statsOf(broker, queue)).toMatchObject({ available: 0, inFlight: 0, delayed: 0, exhausted: 0 });
   });
 
-  it('nacks: 200 { nacked }; the message returns (after delayMs) and is delivered again', async () => {
-    const queue = await queueWith('retry', 'later');
-    const [first, second] = await receive(queue, { max: 2 });
-    expect(
-      await broker.call('POST', `/v1/queues/${queue}/nack`, { receipts: [first.receipt], reason: 'boom' }),
-    ).toEqual({ status: 200, body: { nacked: 1 } });
-    await broker.call('POST', `/v1/queues/${queue}/nack`, { receipts: [second.receipt], delayMs: 60_000 });
+  it('nacks: 200 { nacked }; the message returns after delayMs, by default after the retry policy', async () => {
+    const queue = await queueWith('now', 'by policy');
+    const [now, byPolicy] = await receive(queue, { max: 2 });
+    const reply = await broker.call('POST', `/v1/queues/${queue}/nack`, {
+      receipts: [now.receipt],
+      delayMs: 0,
+      reason: 'boom',
+    });
+    expect(reply).toEqual({ status: 200, body: { nacked: 1 } });
+    await broker.call('POST', `/v1/queues/${queue}/nack`, { receipts: [byPolicy.receipt] });
     expect(await statsOf(broker, queue)).toMatchObject({ available: 1, delayed: 1, inFlight: 0 });
     const [again] = await receive(queue);
-    expect(again).toMatchObject({ id: first.id, body: 'retry', deliveryCount: 2 });
+    expect(again).toMatchObject({ id: now.id, body: 'now', deliveryCount: 2 });
+  });
+
+  it('nacks with deadLetter: the message goes to the dead-letter queue at once', async () => {
+    const queue = await queueWith('poison');
+    const [message] = await receive(queue);
+    const reply = await broker.call('POST', `/v1/queues/${queue}/nack`, {
+      receipts: [message.receipt],
+      deadLetter: true,
+    });
+    expect(reply).toEqual({ status: 200, body: { nacked: 1 } });
+    expect(await statsOf(broker, queue)).toMatchObject({ available: 0, delayed: 0, inFlight: 0 });
+    const [dead] = await receive(`${queue}.dlq`);
+    expect(dead.body).toBe('poison');
   });
 
   it('extends: 200 { leaseExpiresAt } at least leaseMs from now', async () => {
@@ -163,7 +179,7 @@ describe('ack, nack, extend', () => {
   it('rejects a receipt of an earlier delivery with 409 lease_lost, changing nothing', async () => {
     const queue = await queueWith('redelivered', 'other');
     const [first, other] = await receive(queue, { max: 2 });
-    await broker.call('POST', `/v1/queues/${queue}/nack`, { receipts: [first.receipt] });
+    await broker.call('POST', `/v1/queues/${queue}/nack`, { receipts: [first.receipt], delayMs: 0 });
     const [second] = await receive(queue);
     expect(second).toMatchObject({ id: first.id, deliveryCount: 2 });
     const staleRequests = {
@@ -227,6 +243,7 @@ describe('bad input is a 400 naming the field, and changes nothing', () => {
     ['nack', { receipts: '$held', delayMs: -1 }, 'delayMs'],
     ['nack', { receipts: '$held', reason: 42 }, 'reason'],
     ['nack', { receipts: '$held', requeue: true }, 'requeue'],
+    ['nack', { receipts: '$held', deadLetter: 'yes' }, 'deadLetter'],
     ['extend', { receipts: '$held' }, 'leaseMs'],
     ['extend', { receipts: '$held', leaseMs: 'x' }, 'leaseMs'],
     ['extend', { receipts: '$held', leaseMs: 10 }, 'leaseMs'],
@@ -239,7 +256,7 @@ describe('bad input is a 400 naming the field, and changes nothing', () => {
     const reply = await broker.call('POST', `/v1/queues/${queue}/${action}`, body);
     expect(reply.status).toBe(400);
     expect(reply.body.error).toMatchObject({ code: 'invalid_request', field });
-    expect(await statsOf(broker, queue)).toEqual({ available: 1, inFlight: 1, delayed: 0, exhausted: 0 });
+    expect(await statsOf(broker, queue)).toMatchObject({ available: 1, inFlight: 1, delayed: 0, exhausted: 0 });
   });
 
   it('left the held delivery intact: its receipt still acks', async () => {

@@ -50,12 +50,14 @@ describe('errors outside the controllers', () => {
   });
 
   it('maps every error the library exports to a deliberate status, never 500', () => {
+    // Raised by a handler to the library, never by a request.
+    const handlerSide = ['NonRetryableError'];
     type ErrorClass = new (...args: unknown[]) => core.MailroomError;
     const errorClasses = (Object.values(core) as unknown[]).filter(
       (value): value is ErrorClass => typeof value === 'function' && value.prototype instanceof core.MailroomError,
     );
     expect(errorClasses.length).toBeGreaterThan(5);
-    for (const ErrorClass of errorClasses) {
+    for (const ErrorClass of errorClasses.filter((e) => !handlerSide.includes(e.name))) {
       const { status, body } = toHttpError(new ErrorClass('x', 'y', 1));
       expect(status, ErrorClass.name).toBeLessThan(500);
       expect(body.code, ErrorClass.name).not.toBe('internal');
@@ -68,6 +70,14 @@ describe('errors outside the controllers', () => {
       status: 503,
       body: { code: 'unavailable', message: expect.stringContaining('Unhealthy: database') },
     });
+  });
+
+  it('answers a lost database connection with 503 unavailable', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const shutdown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    for (const error of [refused, shutdown]) {
+      expect(toHttpError(error)).toMatchObject({ status: 503, body: { code: 'unavailable' } });
+    }
   });
 
   it('answers anything unexpected with 500 internal, without details', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUE_DEFAULTS } from '@mailroom/core';
+import { queueDefaults } from '@mailroom/core';
 import { startBroker, statsOf, uniqueName, type TestBroker } from './broker';
 
 let broker: TestBroker;
@@ -17,20 +17,28 @@ describe('PUT /v1/queues/:name', () => {
   it('creates with defaults (201), then updates (200) keeping options not given', async () => {
     const name = uniqueName();
     const created = await broker.call('PUT', `/v1/queues/${name}`, { leaseMs: 5000 });
-    expect(created).toEqual({
-      status: 201,
-      body: { name, state: 'active', options: { ...QUEUE_DEFAULTS, leaseMs: 5000 }, stats: EMPTY },
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({
+      name,
+      state: 'active',
+      options: { ...queueDefaults(name), leaseMs: 5000 },
+      stats: expect.objectContaining(EMPTY),
     });
     const updated = await broker.call('PUT', `/v1/queues/${name}`, { maxDeliveries: 3, retentionMs: 60_000 });
     expect(updated.status).toBe(200);
-    expect(updated.body.options).toEqual({ ...QUEUE_DEFAULTS, leaseMs: 5000, maxDeliveries: 3, retentionMs: 60_000 });
+    expect(updated.body.options).toEqual({
+      ...queueDefaults(name),
+      leaseMs: 5000,
+      maxDeliveries: 3,
+      retentionMs: 60_000,
+    });
   });
 
   it('accepts no body at all as "defaults"', async () => {
     const name = uniqueName();
     const created = await broker.call('PUT', `/v1/queues/${name}`);
     expect(created.status).toBe(201);
-    expect(created.body.options).toEqual(QUEUE_DEFAULTS);
+    expect(created.body.options).toEqual(queueDefaults(name));
   });
 
   it.each([
@@ -40,6 +48,8 @@ describe('PUT /v1/queues/:name', () => {
     [{ ordering: 'random' }, 'ordering'],
     [{ retentionMs: -1 }, 'retentionMs'],
     [{ color: 'blue' }, 'color'],
+    [{ deadLetterQueue: 'no-such-queue' }, 'deadLetterQueue'],
+    [{ retry: { strategy: 'linear' } }, 'retry.strategy'],
     [[1, 2], 'body'],
   ])('rejects %j with 400 naming %s and creates nothing', async (body, field) => {
     const name = uniqueName();
@@ -56,7 +66,7 @@ describe('PUT /v1/queues/:name', () => {
     expect(reply.status).toBe(409);
     expect(reply.body.error.code).toBe('invalid_transition');
     const { body } = await broker.call('GET', `/v1/queues/${name}`);
-    expect(body.options).toMatchObject({ ordering: 'grouped', leaseMs: QUEUE_DEFAULTS.leaseMs });
+    expect(body.options).toEqual({ ...queueDefaults(name), ordering: 'grouped' });
   });
 });
 
@@ -93,8 +103,8 @@ describe('GET /v1/queues', () => {
     expect(body.queues.find((q: { name: string }) => q.name === name)).toEqual({
       name,
       state: 'active',
-      options: QUEUE_DEFAULTS,
-      stats: { ...EMPTY, available: 1 },
+      options: queueDefaults(name),
+      stats: expect.objectContaining({ ...EMPTY, available: 1 }),
     });
   });
 });
@@ -116,7 +126,7 @@ describe('pause, resume, purge, delete', () => {
     await broker.call('POST', `/v1/queues/${name}/messages`, { messages: [{ body: 1 }, { body: 2 }, { body: 3 }] });
     await broker.call('POST', `/v1/queues/${name}/receive`, { max: 1 });
     expect(await broker.call('POST', `/v1/queues/${name}/purge`)).toEqual({ status: 200, body: { purged: 2 } });
-    expect(await statsOf(broker, name)).toEqual({ ...EMPTY, inFlight: 1 });
+    expect(await statsOf(broker, name)).toMatchObject({ ...EMPTY, inFlight: 1 });
   });
 
   it('deletes (204, no body); the name is then unknown (404) and free again', async () => {
@@ -127,7 +137,17 @@ describe('pause, resume, purge, delete', () => {
     const gone = await broker.call('GET', `/v1/queues/${name}`);
     expect(gone).toMatchObject({ status: 404, body: { error: { code: 'queue_not_found' } } });
     expect((await broker.call('PUT', `/v1/queues/${name}`, {})).status).toBe(201);
-    expect(await statsOf(broker, name)).toEqual(EMPTY);
+    expect(await statsOf(broker, name)).toMatchObject(EMPTY);
+  });
+
+  it("refuses to delete another queue's dead-letter queue (409 invalid_transition)", async () => {
+    const dlq = uniqueName('dlq');
+    const name = uniqueName();
+    await broker.call('PUT', `/v1/queues/${dlq}`, {});
+    await broker.call('PUT', `/v1/queues/${name}`, { deadLetterQueue: dlq });
+    const reply = await broker.call('DELETE', `/v1/queues/${dlq}`);
+    expect(reply).toMatchObject({ status: 409, body: { error: { code: 'invalid_transition' } } });
+    expect((await broker.call('GET', `/v1/queues/${dlq}`)).status).toBe(200);
   });
 
   it.each([

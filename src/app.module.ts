@@ -1,0 +1,49 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { MailroomModule, type MailroomOptions } from '@mailroom/core';
+import { dataSourceOptions } from './database/data-source-options';
+import { HealthController } from './health/health.controller';
+import { ErrorFilter } from './http/error.filter';
+import { ShutdownSignal } from './http/shutdown.signal';
+import { DeliveriesController } from './queues/deliveries.controller';
+import { MessagesController } from './queues/messages.controller';
+import { QueuesController } from './queues/queues.controller';
+
+export interface AppModuleOptions {
+  databaseUrl: string;
+  /** Run pending migrations when the DataSource starts (MAILROOM_MIGRATE). */
+  migrate: boolean;
+  /** Mailroom's own options (poll and reaper intervals...); tests make them short. */
+  mailroom?: Omit<MailroomOptions, 'dataSource'>;
+}
+
+@Module({})
+class AppModule {}
+
+/** The broker as a module, built from its settings so tests can point it at their own database. */
+export function createAppModule(options: AppModuleOptions): DynamicModule {
+  return {
+    module: AppModule,
+    imports: [
+      TypeOrmModule.forRootAsync({
+        useFactory: () => ({
+          ...dataSourceOptions(options.databaseUrl, options.migrate),
+          // A wrong URL or a down server should fail the start within seconds, not minutes.
+          retryAttempts: 2,
+          retryDelay: 1000,
+        }),
+      }),
+      // The DataSource is injected rather than looked up, so Mailroom starts only once it is ready.
+      MailroomModule.forRootAsync({
+        inject: [DataSource],
+        useFactory: (dataSource: DataSource) => ({ ...options.mailroom, dataSource }),
+      }),
+      TerminusModule,
+    ],
+    controllers: [QueuesController, MessagesController, DeliveriesController, HealthController],
+    providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, ShutdownSignal],
+  };
+}

@@ -1,0 +1,41 @@
+import { applyDecorators, HttpStatus } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ERROR_CODES } from './http-error';
+
+export class ErrorBodyDto {
+  @ApiProperty({
+    description: 'Stable machine-readable code',
+    enum: ERROR_CODES,
+  })
+  code: string;
+
+  @ApiProperty({ description: 'What went wrong and what to do about it' })
+  message: string;
+
+  @ApiPropertyOptional({ description: 'invalid_request: the request part at fault', example: 'max' })
+  field?: string;
+
+  @ApiPropertyOptional({ description: 'lease_lost: the receipts that no longer hold a lease', type: [String] })
+  receipts?: string[];
+}
+
+export class ErrorDto {
+  @ApiProperty({ type: ErrorBodyDto })
+  error: ErrorBodyDto;
+}
+
+const MEANING: Partial<Record<HttpStatus, string>> = {
+  [HttpStatus.BAD_REQUEST]: 'invalid_request: malformed JSON or an invalid field or queue name; nothing changed',
+  [HttpStatus.NOT_FOUND]: 'queue_not_found: no such queue',
+  [HttpStatus.CONFLICT]: 'lease_lost (a stale receipt) or invalid_transition; nothing changed',
+  [HttpStatus.GONE]: 'queue_deleted: the queue is being deleted',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'message_too_large: a message over maxMessageBytes, or a body over the request limit',
+  [HttpStatus.SERVICE_UNAVAILABLE]: 'unavailable: the database is unreachable; retry later',
+};
+
+/** Documents the error responses an endpoint can give, all in the one error shape. */
+export function ApiErrors(...statuses: HttpStatus[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...statuses.map((status) => ApiResponse({ status, description: MEANING[status], type: ErrorDto })),
+  );
+}

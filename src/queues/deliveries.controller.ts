@@ -1,0 +1,108 @@
+import { Body, Controller, HttpCode, HttpStatus, Logger, Param, Post } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MailroomClient, type ReceivedMessage } from '@mailroom/core';
+import { ApiErrors } from '../http/api-error';
+import { ClientGone } from '../http/client-gone.decorator';
+import { ShutdownSignal } from '../http/shutdown.signal';
+import { fieldsOf, integer, optionalBoolean, optionalInteger, optionalString, stringArray } from '../http/request-body';
+import { ReceiveRequestDto, ReceiveResultDto } from './message.dto';
+import { ApiQueueName } from './queue.dto';
+import {
+  AckRequestDto,
+  AckResultDto,
+  ExtendRequestDto,
+  ExtendResultDto,
+  NackRequestDto,
+  NackResultDto,
+} from './settle.dto';
+
+/** Consuming over HTTP: receive under a lease, then ack, nack or extend by receipt. */
+@ApiTags('deliveries')
+@ApiQueueName()
+@ApiErrors(HttpStatus.SERVICE_UNAVAILABLE)
+@Controller('v1/queues')
+export class DeliveriesController {
+  private readonly logger = new Logger(DeliveriesController.name);
+
+  constructor(
+    private readonly mailroom: MailroomClient,
+    private readonly shutdown: ShutdownSignal,
+  ) {}
+
+  @Post(':name/receive')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Receive up to max messages, waiting up to waitMs for the first',
+    description: 'Each message is leased to the consumer until leaseExpiresAt. A paused queue delivers nothing.',
+  })
+  @ApiBody({ type: ReceiveRequestDto, required: false })
+  @ApiOkResponse({ type: ReceiveResultDto })
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.GONE)
+  async receive(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @ClientGone() clientGone: AbortSignal,
+  ): Promise<{ messages: ReceivedMessage[] }> {
+    const fields = fieldsOf(body, ['consumer', 'max', 'waitMs', 'leaseMs']);
+    const messages = await this.mailroom.receive(name, {
+      consumer: optionalString(fields, 'consumer'),
+      max: optionalInteger(fields, 'max'),
+      waitMs: optionalInteger(fields, 'waitMs'),
+      leaseMs: optionalInteger(fields, 'leaseMs'),
+      signal: AbortSignal.any([clientGone, this.shutdown.signal]),
+    });
+    if (clientGone.aborted && messages.length > 0) await this.giveBack(name, messages);
+    return { messages };
+  }
+
+  @Post(':name/ack')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Acknowledge deliveries: the messages are done and removed' })
+  @ApiBody({ type: AckRequestDto })
+  @ApiOkResponse({ type: AckResultDto })
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT, HttpStatus.GONE)
+  ack(@Param('name') name: string, @Body() body: unknown): Promise<{ acked: number }> {
+    const fields = fieldsOf(body, ['receipts']);
+    return this.mailroom.ack(name, stringArray(fields, 'receipts'));
+  }
+
+  @Post(':name/nack')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Reject deliveries: one attempt is spent; the messages return after a delay, or go to the DLQ',
+  })
+  @ApiBody({ type: NackRequestDto })
+  @ApiOkResponse({ type: NackResultDto })
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT, HttpStatus.GONE)
+  nack(@Param('name') name: string, @Body() body: unknown): Promise<{ nacked: number }> {
+    const fields = fieldsOf(body, ['receipts', 'delayMs', 'reason', 'deadLetter']);
+    return this.mailroom.nack(name, stringArray(fields, 'receipts'), {
+      delayMs: optionalInteger(fields, 'delayMs'),
+      reason: optionalString(fields, 'reason'),
+      deadLetter: optionalBoolean(fields, 'deadLetter'),
+    });
+  }
+
+  @Post(':name/extend')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Extend the leases holding these deliveries to at least now + leaseMs' })
+  @ApiBody({ type: ExtendRequestDto })
+  @ApiOkResponse({ type: ExtendResultDto })
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT, HttpStatus.GONE)
+  extend(@Param('name') name: string, @Body() body: unknown): Promise<{ leaseExpiresAt: Date }> {
+    const fields = fieldsOf(body, ['receipts', 'leaseMs']);
+    return this.mailroom.extend(name, stringArray(fields, 'receipts'), integer(fields, 'leaseMs'));
+  }
+
+  /**
+   * The client left while its long-poll was claiming: nobody will see these receipts.
+   * Returning them now costs the attempt that lease expiry would cost anyway, without
+   * holding the messages back for a whole lease.
+   */
+  private async giveBack(name: string, messages: ReceivedMessage[]): Promise<void> {
+    const receipts = messages.map((m) => m.receipt);
+    await this.mailroom.nack(name, receipts, { reason: 'receiver disconnected before delivery' }).catch((error) => {
+      this.logger.warn(`Could not return ${receipts.length} undelivered message(s) of "${name}": ${error}`);
+    });
+  }
+}

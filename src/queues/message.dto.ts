@@ -1,0 +1,144 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+/** Documentation of sending and receiving; the library validates what is sent. */
+
+export const MAX_BATCH = 1000;
+
+/** OpenAPI 3.0 for "any JSON value"; the declared oneOf keeps Swagger from inferring `object`. */
+const ANY_JSON = {
+  description: 'Any JSON value',
+  example: { orderId: 42 },
+  nullable: true,
+  oneOf: [
+    { type: 'object' },
+    { type: 'array', items: {} },
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+  ],
+};
+const HEADERS = { type: 'object', additionalProperties: { type: 'string' }, example: { source: 'web' } } as const;
+
+export class OutgoingMessageDto {
+  @ApiProperty(ANY_JSON)
+  body: unknown;
+
+  @ApiPropertyOptional({ ...HEADERS, description: 'String map, kept with the message' })
+  headers?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: "Client-supplied id: sent again within the queue's dedupWindowMs, it is stored once",
+  })
+  id?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: 'Deliverable only after this long (ms)',
+    minimum: 0,
+    default: 0,
+  })
+  delayMs?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: "Time-to-live: not delivered after this long (ms); default: the queue's messageTtlMs",
+    minimum: 1,
+  })
+  ttlMs?: number;
+
+  @ApiPropertyOptional({
+    description: 'grouped ordering: one message of a group in flight at a time',
+    minLength: 1,
+    maxLength: 256,
+  })
+  groupKey?: string;
+}
+
+export class SendBatchDto {
+  @ApiProperty({
+    type: [OutgoingMessageDto],
+    minItems: 1,
+    maxItems: MAX_BATCH,
+    description: 'Stored all or nothing, in order',
+  })
+  messages: OutgoingMessageDto[];
+}
+
+export class SendResultDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ type: 'integer', description: "The message's position in its queue" })
+  sequence: number;
+
+  @ApiProperty({ description: 'The id was already stored within the dedup window; nothing new was stored' })
+  duplicate: boolean;
+}
+
+export class SendBatchResultDto {
+  @ApiProperty({ type: [SendResultDto], description: 'One result per message, in request order' })
+  messages: SendResultDto[];
+}
+
+export class ReceiveRequestDto {
+  @ApiPropertyOptional({ description: "The consumer's stable name (same pattern as queue names)", default: 'default' })
+  consumer?: string;
+
+  @ApiPropertyOptional({ type: 'integer', description: 'Most messages to take', minimum: 1, maximum: 100, default: 1 })
+  max?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: 'Long-poll: wait up to this long for a message (ms)',
+    minimum: 0,
+    maximum: 20_000,
+    default: 0,
+  })
+  waitMs?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: "Lease duration (ms); default: the queue's leaseMs",
+    minimum: 100,
+    maximum: 43_200_000,
+  })
+  leaseMs?: number;
+}
+
+export class ReceivedMessageDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ type: 'integer' })
+  sequence: number;
+
+  @ApiProperty(ANY_JSON)
+  body: unknown;
+
+  @ApiProperty(HEADERS)
+  headers: Record<string, string>;
+
+  @ApiProperty({ type: String, nullable: true, description: 'As sent (grouped ordering)' })
+  groupKey: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Set when the message was published to a topic with one' })
+  routingKey: string | null;
+
+  @ApiProperty({ type: 'integer', description: 'How many times this message has been delivered, this time included' })
+  deliveryCount: number;
+
+  @ApiProperty({ description: 'Present it to ack, nack or extend this delivery' })
+  receipt: string;
+
+  @ApiProperty({ type: String, format: 'date-time' })
+  leaseExpiresAt: Date;
+}
+
+export class ReceiveResultDto {
+  @ApiProperty({
+    type: [ReceivedMessageDto],
+    description: 'Empty when nothing arrived in time, or the queue is paused',
+  })
+  messages: ReceivedMessageDto[];
+}
