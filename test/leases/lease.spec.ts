@@ -95,6 +95,25 @@ describe('leases', () => {
     expect(m.deliveryCount).toBe(2);
   });
 
+  it('keeps leases across close when asked (a broker restart), so receipts stay good on another node', async () => {
+    const broker = await startClient(db.dataSource, { releaseLeasesOnClose: false });
+    await broker.createQueue('survives-restart');
+    await broker.send('survives-restart', 1);
+    const [m] = await broker.receive('survives-restart', { leaseMs: 10_000 });
+    await broker.close();
+    expect(await client.ack('survives-restart', [m.receipt])).toEqual({ acked: 1 });
+  });
+
+  it('names only the stale receipt when a batch holds the old and the new receipt of one message', async () => {
+    await client.createQueue('old-and-new');
+    await client.send('old-and-new', 1);
+    const [old] = await client.receive('old-and-new', { consumer: 'a', leaseMs: 100 });
+    const [current] = await client.receive('old-and-new', { consumer: 'b', waitMs: 3_000 });
+    const error = await client.ack('old-and-new', [old.receipt, current.receipt]).catch((e) => e);
+    expect(error).toBeInstanceOf(LeaseLostError);
+    expect(error.receipts).toEqual([old.receipt]);
+  });
+
   it('marks a message exhausted when its failures reach maxDeliveries in a queue without a DLQ', async () => {
     await client.createQueue('poison', { maxDeliveries: 2, deadLetterQueue: null, retry: { delayMs: 0 } });
     await client.send('poison', 'bad');

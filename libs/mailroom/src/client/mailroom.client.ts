@@ -104,12 +104,15 @@ export class MailroomClient {
     for (const relay of this.relays) relay.start();
   }
 
-  /** Stops chores and releases every session's lease: unsettled messages return without spending an attempt. */
+  /**
+   * Stops chores and (unless `releaseLeasesOnClose: false`) releases every session's
+   * lease: unsettled messages return without spending an attempt.
+   */
   async close(): Promise<void> {
     await Promise.all([...this.chores, ...this.relays].map((worker) => worker.stop()));
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
-    await Promise.all(sessions.map((session) => session.close()));
+    if (this.options.releaseLeasesOnClose) await Promise.all(sessions.map((session) => session.close()));
     await this.wakeups.close();
   }
 
@@ -213,7 +216,7 @@ export class MailroomClient {
     options: Omit<Publication, 'body'> & TransactionOptions = {},
   ): Promise<PublishResult> {
     const { manager, ...message } = options;
-    const [result] = await this.topics.publish(topic, [{ ...message, body }], { manager });
+    const [result] = await this.topics.publish(topic, [{ ...message, body }], { manager }, () => '');
     return result;
   }
   publishBatch<T extends string>(

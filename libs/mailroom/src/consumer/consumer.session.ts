@@ -58,6 +58,8 @@ export class ConsumerSession {
         const remaining = deadline - Date.now();
         if (messages.length > 0 || remaining <= 0 || options.signal?.aborted) return messages;
         await watch.wait(Math.min(remaining, this.pollIntervalMs), options.signal);
+        // A caller that gave up while we waited must not be handed messages nobody will receive.
+        if (options.signal?.aborted) return [];
       }
     } finally {
       watch.dispose();

@@ -17,7 +17,7 @@ import { bury, POLICY_DELAY_SQL } from '../dead-letter/bury.sql';
 const HELD = `
 WITH r AS (SELECT * FROM unnest($2::bigint[], $3::uuid[], $4::int[]) AS r(seq, id, delivery)),
 held AS (
-  SELECT m.seq, m.lease_id, m.attempts, l.consumer
+  SELECT m.seq, m.delivery_count, m.lease_id, m.attempts, l.consumer
     FROM mailroom_message m
     JOIN r ON m.seq = r.seq AND m.id = r.id AND m.delivery_count = r.delivery
     JOIN mailroom_lease l ON l.id = m.lease_id AND l.state = 'active' AND l.expires_at > now()
@@ -74,4 +74,4 @@ RETURNING l.expires_at`;
 
 /** Failure path only: which of the receipts are still live, to name the stale ones. */
 export const LIVE_RECEIPTS_SQL = `${HELD}
-SELECT seq FROM held`;
+SELECT seq, delivery_count FROM held`;

@@ -84,9 +84,14 @@ export class Settlement {
 
   private async stale(queueId: number, receipts: Receipt[], manager?: EntityManager): Promise<string[]> {
     const params = [queueId, ...receiptArrays(receipts), receipts.length];
-    const live = await query<{ seq: string }>(manager ?? this.dataSource.manager, LIVE_RECEIPTS_SQL, params);
-    const liveSeqs = new Set(live.map((row) => String(row.seq)));
-    const stale = receipts.filter((r) => !liveSeqs.has(r.seq));
+    const rows = await query<{ seq: string; delivery_count: number }>(
+      manager ?? this.dataSource.manager,
+      LIVE_RECEIPTS_SQL,
+      params,
+    );
+    // A delivery is (sequence, delivery number): an old receipt of a redelivered message is stale, its new one live.
+    const live = new Set(rows.map((row) => `${row.seq}.${row.delivery_count}`));
+    const stale = receipts.filter((r) => !live.has(`${r.seq}.${r.delivery}`));
     // Empty only if the deliveries changed again since the write: then none can be trusted.
     return (stale.length > 0 ? stale : receipts).map((r) => encodeReceipt(r.seq, r.id, r.delivery));
   }

@@ -60,7 +60,7 @@ const MAX_DELAY_MS = 2_147_483_647;
 /** Validates one outgoing message; `at` prefixes field names (e.g. `messages[3].`). */
 export function encodeMessage(message: unknown, at = ''): EncodedMessage {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-    throw new InvalidRequestError(at || 'message', 'must be an object with a body');
+    throw new InvalidRequestError(at ? at.slice(0, -1) : 'message', 'must be an object with a body');
   }
   const { body, headers = {}, id, delayMs = 0, groupKey = null, ttlMs = null, ...rest } = message as OutgoingMessage;
   const unknown = Object.keys(rest)[0];

@@ -15,6 +15,12 @@ export interface MailroomOptions {
   defaultConsumer?: string;
   /** How long exactly-once consumers remember processed message ids (ms, default 7 days, at least 1 hour). */
   inboxRetentionMs?: number;
+  /**
+   * Release pull sessions' leases on close (default true). A broker sets false: its HTTP
+   * consumers hold receipts across a broker restart and settle them on any node; their
+   * leases expire by themselves if they do not.
+   */
+  releaseLeasesOnClose?: boolean;
   /** External destinations relayed from the transactional outbox (client.outbox(name)). */
   outbox?: OutboxOptions;
 }
@@ -28,6 +34,7 @@ const DEFAULTS: Scalars = {
   janitorIntervalMs: 30_000,
   defaultConsumer: 'default',
   inboxRetentionMs: 7 * 86_400_000,
+  releaseLeasesOnClose: true,
 };
 
 /** Fails fast at start with the option's name and what it allows. */
@@ -45,5 +52,7 @@ export function resolveMailroomOptions(options: MailroomOptions): ResolvedMailro
   assertInteger(resolved.janitorIntervalMs, 'janitorIntervalMs', 100, 3_600_000);
   assertName(resolved.defaultConsumer, 'defaultConsumer');
   assertInteger(resolved.inboxRetentionMs, 'inboxRetentionMs', 3_600_000, 365 * 86_400_000);
+  if (typeof resolved.releaseLeasesOnClose !== 'boolean')
+    throw new Error('Mailroom option "releaseLeasesOnClose" must be a boolean');
   return { ...(resolved as Scalars), outbox: resolveOutboxOptions(outbox) };
 }

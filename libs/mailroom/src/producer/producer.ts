@@ -38,19 +38,28 @@ export class Producer {
   ) {}
 
   async send(queue: string, message: OutgoingMessage, options: SendOptions = {}): Promise<SendResult> {
-    const [result] = await this.sendBatch(queue, [message], options);
+    const [result] = await this.store(queue, [message], options, () => '');
     return result;
   }
 
   /** All or nothing: either every message is stored (or found a duplicate) or none is. */
-  async sendBatch(queue: string, messages: OutgoingMessage[], options: SendOptions = {}): Promise<SendResult[]> {
+  sendBatch(queue: string, messages: OutgoingMessage[], options: SendOptions = {}): Promise<SendResult[]> {
     if (!Array.isArray(messages) || messages.length === 0) {
       throw new InvalidRequestError('messages', 'must be a non-empty array');
     }
-    const single = messages.length === 1;
+    return this.store(queue, messages, options, (i) => `messages[${i}].`);
+  }
+
+  /** `fieldOf(i)` prefixes the field names in errors about message i. */
+  private async store(
+    queue: string,
+    messages: OutgoingMessage[],
+    options: SendOptions,
+    fieldOf: (i: number) => string,
+  ): Promise<SendResult[]> {
     const stamp = options.producer === undefined ? null : checkStamp(options.producer);
     const encoded = messages.map((m, i) => {
-      const message = encodeMessage(m, single ? '' : `messages[${i}].`);
+      const message = encodeMessage(m, fieldOf(i));
       // A producer's retry of a sequence carries the same id, so the dedup register catches it.
       return stamp && !message.clientId ? { ...message, id: producerMessageId(stamp, i), clientId: true } : message;
     });

@@ -66,12 +66,16 @@ export class TopicService {
   }
 
   /** All or nothing: every message reaches every matching subscription, or none does. */
-  async publish(topic: string, messages: Publication[], options: TransactionOptions = {}): Promise<PublishResult[]> {
+  async publish(
+    topic: string,
+    messages: Publication[],
+    options: TransactionOptions = {},
+    fieldOf: (i: number) => string = (i) => `messages[${i}].`,
+  ): Promise<PublishResult[]> {
     if (!Array.isArray(messages) || messages.length === 0) {
       throw new InvalidRequestError('messages', 'must be a non-empty array');
     }
-    const single = messages.length === 1;
-    const encoded = messages.map((m, i) => encodePublication(m, single ? '' : `messages[${i}].`));
+    const encoded = messages.map((m, i) => encodePublication(m, fieldOf(i)));
     const ref = await this.ref(topic, options.manager);
     for (const m of encoded) {
       if (m.bytes > ref.maxMessageBytes) throw new MessageTooLargeError(topic, m.bytes, ref.maxMessageBytes);
