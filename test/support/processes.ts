@@ -4,7 +4,16 @@ import { join } from 'node:path';
 
 /** A compiled fixture (npm test builds them first: `pretest`). */
 export function fixture(name: string): string {
-  const path = join(__dirname, '..', '..', 'dist', 'test', 'fixtures', `${name}.js`);
+  return compiled(join('test', 'fixtures', `${name}.js`));
+}
+
+/** The compiled broker, as `npm start` runs it. */
+export function compiledBroker(): string {
+  return compiled(join('src', 'main.js'));
+}
+
+function compiled(relative: string): string {
+  const path = join(__dirname, '..', '..', 'dist', relative);
   if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` (npm test does it for you).`);
   return path;
 }
