@@ -44,7 +44,7 @@ export type {
 
 // Producing and consuming.
 export { MailroomClient } from './client/mailroom.client';
-export type { ReceiveRequest } from './client/mailroom.client';
+export type { ReceiveRequest } from './consumer/consumer.sessions';
 export type { Headers, OutgoingMessage, ReceivedMessage, SendResult } from './message/message';
 export type { TransactionOptions } from './database/transaction';
 export type { NackOptions } from './consumer/settlement';

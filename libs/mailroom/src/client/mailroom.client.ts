@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ActorStore } from '../actor/actor.store';
-import { ConsumerSession } from '../consumer/consumer.session';
+import { ConsumerSessions, type ReceiveRequest } from '../consumer/consumer.sessions';
 import { Settlement, type NackOptions, type SettleOptions } from '../consumer/settlement';
 import { Wakeups } from '../consumer/wakeups';
 import { pgConfigOf } from '../database/pg-config';
@@ -18,24 +18,13 @@ import { resolveMailroomOptions, type MailroomOptions, type ResolvedMailroomOpti
 import { IdempotentProducer, initProducer, type ProducerOptions } from '../producer/idempotent.producer';
 import { Producer, type SendOptions } from '../producer/producer';
 import { cleanUp } from '../queue/queue.janitor';
-import { assertInteger, assertName } from '../errors/validate';
-import { QueueService, type QueueInfo, type QueueRef } from '../queue/queue.service';
+import { QueueService, type QueueInfo } from '../queue/queue.service';
 import {
   SubscriptionService,
   type SubscribeOptions,
   type SubscriptionInfo,
 } from '../subscription/subscription.service';
 import { TopicService, type Publication, type PublishResult } from '../topic/topic.service';
-
-export interface ReceiveRequest {
-  /** The consumer's stable name; sessions of one name on one node share a lease. */
-  consumer?: string;
-  max?: number;
-  waitMs?: number;
-  /** Default: the queue's leaseMs. */
-  leaseMs?: number;
-  signal?: AbortSignal;
-}
 
 export interface TopicInfo {
   name: string;
@@ -57,7 +46,7 @@ export class MailroomClient {
   private readonly settlement: Settlement;
   private readonly wakeups: Wakeups;
   private readonly options: ResolvedMailroomOptions;
-  private readonly sessions = new Map<string, ConsumerSession>();
+  private readonly sessions: ConsumerSessions;
   private readonly chores: Interval[];
   private readonly relays: OutboxRelay[];
   private readonly logger = new Logger('Mailroom');
@@ -77,6 +66,7 @@ export class MailroomClient {
     this.producerEngine = new Producer(dataSource, this.queues);
     this.settlement = new Settlement(dataSource, this.queues);
     this.wakeups = new Wakeups(pgConfigOf(dataSource));
+    this.sessions = new ConsumerSessions(dataSource, this.queues, this.leases, this.wakeups, this.options);
     for (const cache of [this.queues, this.topics]) {
       this.wakeups.on('actor', (a) => cache.onActorChange(a));
       this.wakeups.on('resync', () => cache.onActorChange(null));
@@ -110,9 +100,7 @@ export class MailroomClient {
    */
   async close(): Promise<void> {
     await Promise.all([...this.chores, ...this.relays].map((worker) => worker.stop()));
-    const sessions = [...this.sessions.values()];
-    this.sessions.clear();
-    if (this.options.releaseLeasesOnClose) await Promise.all(sessions.map((session) => session.close()));
+    await this.sessions.closeAll(this.options.releaseLeasesOnClose);
     await this.wakeups.close();
   }
 
@@ -229,30 +217,15 @@ export class MailroomClient {
 
   // Consuming
 
-  async receive<T = unknown>(queue: string, request: ReceiveRequest = {}): Promise<ReceivedMessage<T>[]> {
-    const { consumer = this.options.defaultConsumer, max = 1, waitMs = 0, leaseMs, signal } = request;
-    assertName(consumer, 'consumer');
-    assertInteger(max, 'max', 1, 100);
-    assertInteger(waitMs, 'waitMs', 0, 20_000);
-    if (leaseMs !== undefined) assertInteger(leaseMs, 'leaseMs', 100, 12 * 3_600_000);
-    const ref = await this.queues.ref(queue);
-    const session = this.session(ref, consumer);
-    const lease = leaseMs ?? ref.options.leaseMs;
-    return session.receive({ max, waitMs, leaseMs: lease, signal }) as Promise<ReceivedMessage<T>[]>;
+  receive<T = unknown>(queue: string, request: ReceiveRequest = {}): Promise<ReceivedMessage<T>[]> {
+    return this.sessions.receive(queue, request, false) as Promise<ReceivedMessage<T>[]>;
   }
   /**
    * At-most-once: claims and deletes in one statement, so the messages are gone before
    * the caller handles them (never twice; lost if the caller crashes).
    */
-  async take<T = unknown>(queue: string, request: Omit<ReceiveRequest, 'leaseMs'> = {}): Promise<ReceivedMessage<T>[]> {
-    const { consumer = this.options.defaultConsumer, max = 1, waitMs = 0, signal } = request;
-    assertInteger(max, 'max', 1, 100);
-    assertInteger(waitMs, 'waitMs', 0, 20_000);
-    const ref = await this.queues.ref(queue);
-    const session = this.session(ref, consumer);
-    return session.receive({ max, waitMs, leaseMs: ref.options.leaseMs, signal, take: true }) as Promise<
-      ReceivedMessage<T>[]
-    >;
+  take<T = unknown>(queue: string, request: Omit<ReceiveRequest, 'leaseMs'> = {}): Promise<ReceivedMessage<T>[]> {
+    return this.sessions.receive(queue, request, true) as Promise<ReceivedMessage<T>[]>;
   }
   ack(queue: string, receipts: string[], options?: SettleOptions): Promise<{ acked: number }> {
     return this.settlement.ack(queue, receipts, options);
@@ -270,28 +243,7 @@ export class MailroomClient {
   }
 
   /** Ends one consumer's session on a queue (graceful: no attempts spent). */
-  async release(queue: string, consumer = this.options.defaultConsumer): Promise<void> {
-    const ref = await this.queues.ref(queue);
-    const key = `${ref.id}:${consumer}`;
-    const session = this.sessions.get(key);
-    this.sessions.delete(key);
-    await session?.close();
-  }
-
-  private session(ref: QueueRef, consumer: string): ConsumerSession {
-    const key = `${ref.id}:${consumer}`;
-    let session = this.sessions.get(key);
-    if (!session) {
-      session = new ConsumerSession(
-        ref,
-        consumer,
-        this.dataSource,
-        this.leases,
-        this.wakeups,
-        this.options.pollIntervalMs,
-      );
-      this.sessions.set(key, session);
-    }
-    return session;
+  release(queue: string, consumer?: string): Promise<void> {
+    return this.sessions.release(queue, consumer);
   }
 }
