@@ -193,3 +193,36 @@ describe('start-up checks', () => {
     await expect(startNestApp(db.url, [Typo])).rejects.toThrow(/Typo.handle: concurency: unknown option/);
   });
 });
+
+describe('MailroomModule.forFeature', () => {
+  it('declares queues, topics and subscriptions before handlers start', async () => {
+    const { Module } = await import('@nestjs/common');
+    const { MailroomModule } = await import('@mailroom/core');
+    @Module({
+      imports: [
+        MailroomModule.forFeature({
+          queues: { 'feature-orders': { maxDeliveries: 3, leaseMs: 5_000 } },
+          topics: { 'feature-events': { subscriptions: { audit: { routingKey: 'order.#' } } } },
+        }),
+      ],
+    })
+    class OrdersFeature {}
+    const got: unknown[] = [];
+    @Injectable()
+    class Worker {
+      @OnMessage('feature-orders', { queueOptions: { maxDeliveries: 99 } })
+      handle(body: unknown) {
+        got.push(body);
+      }
+    }
+    const app = await startNestApp(db.url, [Worker], {}, [OrdersFeature]);
+    const client = app.get(MailroomClient);
+    expect((await client.getQueue('feature-orders')).options).toMatchObject({ maxDeliveries: 3, leaseMs: 5_000 });
+    expect((await client.getTopic('feature-events')).subscriptions).toMatchObject([
+      { name: 'audit', routingKey: 'order.#' },
+    ]);
+    await client.send('feature-orders', 'hello');
+    await until(() => got.length === 1);
+    await app.close();
+  });
+});

@@ -1,4 +1,4 @@
-import { Module, type INestApplicationContext, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplicationContext, type Provider, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { mailroomEntities, MailroomModule, type MailroomOptions } from '@mailroom/core';
@@ -11,11 +11,13 @@ export async function startNestApp(
   url: string,
   providers: Provider[],
   options: MailroomOptions = {},
+  imports: (Type<unknown> | DynamicModule)[] = [],
 ): Promise<INestApplicationContext> {
   @Module({
     imports: [
       TypeOrmModule.forRoot({ type: 'postgres', url, entities: mailroomEntities, retryAttempts: 1 }),
       MailroomModule.forRoot({ reaperIntervalMs: 100, pollIntervalMs: 200, ...options }),
+      ...imports,
     ],
     providers,
   })

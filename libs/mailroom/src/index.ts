@@ -1,6 +1,7 @@
 // Setting up: the Nest module, its options, and the schema it needs.
 export { MailroomModule } from './module/mailroom.module';
 export type { MailroomOptions } from './module/mailroom.options';
+export type { MailroomFeature } from './module/mailroom.feature';
 export { mailroomEntities } from './database/entities';
 export { mailroomMigrations } from '../../../migrations';
 

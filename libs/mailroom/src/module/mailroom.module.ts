@@ -1,5 +1,6 @@
 import {
   Inject,
+  type DynamicModule,
   Injectable,
   Module,
   type BeforeApplicationShutdown,
@@ -11,6 +12,7 @@ import { DataSource } from 'typeorm';
 import { MailroomClient } from '../client/mailroom.client';
 import { HandlerExplorer } from '../consumer/handler.explorer';
 import { ConfigurableModuleClass, MAILROOM_OPTIONS } from './mailroom.module-definition';
+import { featureProvider, type MailroomFeature } from './mailroom.feature';
 import type { MailroomOptions } from './mailroom.options';
 
 /**
@@ -39,6 +41,9 @@ class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeA
   }
 }
 
+@Module({})
+class MailroomFeatureModule {}
+
 /**
  * `MailroomModule.forRoot({...})` / `forRootAsync({ useFactory, inject })`. Mailroom uses
  * the app's TypeORM DataSource (the default one unless `dataSource` is given); its
@@ -66,4 +71,10 @@ class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeA
   ],
   exports: [MailroomClient],
 })
-export class MailroomModule extends ConfigurableModuleClass {}
+export class MailroomModule extends ConfigurableModuleClass {
+  /** Queues, topics and subscriptions this feature module relies on, created or updated at start. */
+  static forFeature(feature: MailroomFeature): DynamicModule {
+    // A module of its own: reusing MailroomModule here would create a second client.
+    return { module: MailroomFeatureModule, providers: [featureProvider(feature)] };
+  }
+}
