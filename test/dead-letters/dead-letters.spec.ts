@@ -9,6 +9,7 @@ import {
 } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
+import { sleep, eventually } from '../support/wait';
 
 let db: TestDatabase;
 let client: MailroomClient;
@@ -22,16 +23,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met: ${JSON.stringify(value)}`);
-    await sleep(50);
-  }
-}
 const deadLetters = (queue: string) => client.deadLetters.list(queue).then((p) => p.deadLetters);
 
 describe('dead-lettering', () => {
@@ -70,7 +61,7 @@ describe('dead-lettering', () => {
     }
     const app = await startNestApp(db.url, [Strict]);
     await app.get(MailroomClient).send('dl-rejected', 'bad');
-    const [dead] = await until(
+    const [dead] = await eventually(
       () => deadLetters('dl-rejected'),
       (d) => d.length === 1,
     );
@@ -86,7 +77,7 @@ describe('dead-lettering', () => {
       // A consumer that takes the message and dies: never acks, never nacks.
       await client.receive('dl-poison', { consumer: `doomed-${i}`, leaseMs: 100, waitMs: 3_000 });
     }
-    const [dead] = await until(
+    const [dead] = await eventually(
       () => deadLetters('dl-poison'),
       (d) => d.length === 1,
     );
@@ -100,12 +91,12 @@ describe('dead-lettering', () => {
     await client.send('drop-ttl', 'stale too');
     await sleep(150);
     expect(await client.receive('dl-ttl')).toEqual([]);
-    const [dead] = await until(
+    const [dead] = await eventually(
       () => deadLetters('dl-ttl'),
       (d) => d.length === 1,
     );
     expect(dead).toMatchObject({ reason: 'expired', body: 'stale' });
-    const stats = await until(
+    const stats = await eventually(
       async () => (await client.getQueue('drop-ttl')).stats,
       (s) => s.expiredDropped === 1,
     );

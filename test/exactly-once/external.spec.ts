@@ -6,13 +6,12 @@ import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExactlyOnce, inboxTransaction, mailroomEntities, MailroomModule } from '@mailroom/core';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { sleep } from '../support/wait';
 
 let db: TestDatabase;
 let app: INestApplication;
 let port: number;
 let baseUrl: string;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 @Controller()
 class Payments {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailroomClient, OnMessage, type MessageContext } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
+import { sleep, until } from '../support/wait';
 
 let db: TestDatabase;
 
@@ -14,14 +15,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
 const ledger = (): Promise<{ message_id: string; note: string }[]> =>
   db.dataSource.query(`SELECT message_id, note FROM ledger ORDER BY note`);
 

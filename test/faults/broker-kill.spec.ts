@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { compiledBroker, startProcess, type RunningProcess } from '../support/processes';
+import { sleep } from '../support/wait';
 
 /**
  * Issue: killing the broker process (SIGKILL) mid-stream and starting it again loses no
@@ -14,7 +15,6 @@ let broker: RunningProcess;
 let url: string;
 let port: number;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const idOf = (n: number) => {
   const hex = createHash('sha1').update(`broker-kill/${n}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;

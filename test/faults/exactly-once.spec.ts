@@ -3,6 +3,7 @@ import type { MailroomClient } from '@mailroom/core';
 import { proofId } from '../fixtures/proof-producer';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { fixture, startProcess, type RunningProcess } from '../support/processes';
+import { sleep } from '../support/wait';
 
 /**
  * The proof (issue: exactly-once under faults). A producer and two consumers run as
@@ -16,7 +17,6 @@ const TOTAL = 5_000;
 const MIN_KILLS = 10;
 const DEADLINE_MS = 100_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 
 interface ProofRun {

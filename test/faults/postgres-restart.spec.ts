@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/database/embedded-postgres';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { sleep } from '../support/wait';
 
 // A Postgres of this file's own, so crashing it disturbs no other test file.
 let dir: string;
@@ -25,8 +26,6 @@ afterAll(async () => {
   await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An immediate shutdown (SIGQUIT to the postmaster): no checkpoint, crash recovery on start. */
 function crashPostgres(): void {

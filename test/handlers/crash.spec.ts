@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { fixture, startProcess } from '../support/processes';
+import { sleep } from '../support/wait';
 
 let db: TestDatabase;
 let client: MailroomClient;
@@ -14,8 +15,6 @@ afterAll(async () => {
   await client?.close();
   await db?.drop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a worker process, waits until its handler holds the message, then SIGKILLs it. */
 async function killMidHandler(queue: string, ackMode: 'auto' | 'manual'): Promise<string> {

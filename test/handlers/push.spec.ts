@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailroomClient, OnMessage, OnTopic, type MessageContext } from '@mailroom/core';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
+import { sleep, until } from '../support/wait';
 
 let db: TestDatabase;
 
@@ -12,15 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 describe('push handlers', () => {
   it('never runs more than `concurrency` calls at once, and acks each', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseLostError, type MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { sleep } from '../support/wait';
 
 let db: TestDatabase;
 let client: MailroomClient;
@@ -14,7 +15,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const attempts = async (queue: string) =>
   (
     await db.dataSource.query(

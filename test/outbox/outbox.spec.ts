@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { startWebhook } from '../support/webhook';
+import { sleep, until } from '../support/wait';
 
 let db: TestDatabase;
 
@@ -15,15 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 describe('outbox to a webhook', () => {
   it('sends what the caller committed, never what it rolled back, in order per key, with a stable id', async () => {

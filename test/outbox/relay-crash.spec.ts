@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { fixture, startProcess } from '../support/processes';
 import { startWebhook } from '../support/webhook';
+import { sleep } from '../support/wait';
 
 let db: TestDatabase;
 
@@ -11,8 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('outbox relay killed mid-batch', () => {
   it('delivers every row at least once and each key in order, across SIGKILLs and restarts', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { sleep } from '../support/wait';
 
 let db: TestDatabase;
 let consumer: MailroomClient;
@@ -18,8 +19,6 @@ afterAll(async () => {
   await producer?.close();
   await db?.drop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('long-poll', () => {
   it('wakes on a send from another node, not on a poll', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { sleep } from '../support/wait';
 
 let db: TestDatabase;
 let nodes: MailroomClient[];
@@ -13,8 +14,6 @@ afterAll(async () => {
   await Promise.all(nodes.map((n) => n.close()));
   await db?.drop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('grouped ordering', () => {
   it('keeps each group in order with one in flight per group, under 4 consumers', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailroomClient, MailroomServer } from '@mailroom/core';
 import { microserviceModule, ORDERS_SERVICE, seen } from '../fixtures/microservice.app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { sleep } from '../support/wait';
 
 let db: TestDatabase;
 const apps: INestApplication[] = [];
@@ -32,7 +33,6 @@ afterAll(async () => {
 });
 
 const proxy = () => apps[0].get<ClientProxy>(ORDERS_SERVICE);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Nest microservices over Mailroom', () => {
   it('answers a request through @MessagePattern', async () => {
