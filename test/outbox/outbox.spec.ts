@@ -56,7 +56,10 @@ describe('outbox to a webhook', () => {
     await until(() => hook.received.some((h) => (h.body as { n: number }).n === 3));
     expect(hook.received.some((h) => (h.body as { n: number }).n === 2)).toBe(false);
     await until(() => hook.received.some((h) => (h.body as { n: number }).n === 2));
-    const [dead] = await db.dataSource.query(`SELECT key, attempts, last_error FROM mailroom_outbox_dead_letter`);
+    // The dead-lettering commits with the batch that then delivered row 2: wait for the commit.
+    const deadLetters = () => db.dataSource.query(`SELECT key, attempts, last_error FROM mailroom_outbox_dead_letter`);
+    await until(async () => (await deadLetters()).length === 1);
+    const [dead] = await deadLetters();
     expect(dead).toMatchObject({ key: 'stuck', attempts: 3, last_error: expect.stringContaining('500') });
     await client.close();
     await hook.close();

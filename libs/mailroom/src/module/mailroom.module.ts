@@ -31,8 +31,14 @@ class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeA
     return this.client.start();
   }
 
-  onApplicationBootstrap(): Promise<void> {
-    return this.handlers.start();
+  /** A start that fails (a handler's mistake) stops what did start: Nest closes nothing then. */
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.handlers.start();
+    } catch (error) {
+      await this.beforeApplicationShutdown().catch(() => undefined);
+      throw error;
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
