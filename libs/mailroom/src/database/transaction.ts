@@ -35,8 +35,24 @@ export async function query<R = Record<string, unknown>>(
     if (runner.isReleased)
       throw new Error("The transaction's database connection was lost; the transaction is rolled back.");
     const client = (await runner.connect()) as PoolClient;
-    return (await client.query(sql, params)).rows as R[];
+    return (await client.query(prepared(sql, params))).rows as R[];
   }
   const pool = (manager.connection.driver as unknown as { master: Pool }).master;
-  return (await pool.query(sql, params)).rows as R[];
+  return (await pool.query(prepared(sql, params))).rows as R[];
+}
+
+const names = new Map<string, string>();
+
+/**
+ * Every statement Mailroom runs is constant text, so each is a named prepared statement:
+ * `pg` prepares it once per connection and later executions skip parsing and planning,
+ * which for the CTE-heavy hot paths is a large part of their cost.
+ */
+function prepared(text: string, values: unknown[]): { name: string; text: string; values: unknown[] } {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `mailroom_${names.size}`;
+    names.set(text, name);
+  }
+  return { name, text, values };
 }

@@ -16,6 +16,7 @@ import {
   type SendResult,
 } from '../message/message';
 import type { QueueService } from '../queue/queue.service';
+import { GroupCommit } from './group-commit';
 import { DUPLICATES_SQL, SEND_SQL } from './send.sql';
 
 /** An idempotent producer's stamp on a send: the batch's messages take sequence, sequence + 1, … */
@@ -32,6 +33,10 @@ export interface SendOptions extends TransactionOptions {
 
 /** Stores messages; each send resolves only after its statement committed. */
 export class Producer {
+  private readonly groupCommit = new GroupCommit<EncodedMessage, SendResult>((queue, encoded) =>
+    this.write(queue, encoded, undefined, null),
+  );
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly queues: QueueService,
@@ -68,9 +73,21 @@ export class Producer {
       if (m.bytes > ref.options.maxMessageBytes)
         throw new MessageTooLargeError(queue, m.bytes, ref.options.maxMessageBytes);
     }
+    // Sends on their own (no caller transaction, no producer stamp) share statements and commits.
+    if (!options.manager && !stamp) return this.groupCommit.submit(queue, encoded);
+    return this.write(queue, encoded, options.manager, stamp);
+  }
+
+  /** One statement: stores `encoded` all or nothing and says, per message, what happened. */
+  private async write(
+    queue: string,
+    encoded: EncodedMessage[],
+    manager: EntityManager | undefined,
+    stamp: ProducerStamp | null,
+  ): Promise<SendResult[]> {
     const { unique, firstOf } = dedupeWithinBatch(encoded);
     const rows = await query<{ queue_id: number; id: string | null; seq: string | null }>(
-      options.manager ?? this.dataSource.manager,
+      manager ?? this.dataSource.manager,
       SEND_SQL,
       [
         queue,
@@ -83,16 +100,16 @@ export class Producer {
         unique.map((m) => m.ttlMs),
         stamp?.id ?? null,
         stamp?.epoch ?? null,
-        stamp ? stamp.sequence + messages.length - 1 : null,
+        stamp ? stamp.sequence + encoded.length - 1 : null,
         stamp?.sequence ?? null,
       ],
     );
     if (rows.length === 0) {
-      if (stamp) await this.explainRefusal(stamp, options.manager);
-      return this.queues.explainMissing(queue, options.manager);
+      if (stamp) await this.explainRefusal(stamp, manager);
+      return this.queues.explainMissing(queue, manager);
     }
     const stored = new Map(rows.filter((r) => r.id !== null).map((r) => [r.id!, Number(r.seq)]));
-    const duplicates = await this.findDuplicates(rows[0].queue_id, unique, stored, options.manager);
+    const duplicates = await this.findDuplicates(rows[0].queue_id, unique, stored, manager);
     return encoded.map((m, i) => {
       const sequence = stored.get(m.id);
       if (sequence !== undefined && firstOf.get(m.id) === i) return { id: m.id, sequence, duplicate: false };
