@@ -5,12 +5,17 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { MailroomModule, type MailroomOptions } from '@mailroom/core';
 import { dataSourceOptions } from './database/data-source-options';
+import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { HealthController } from './health/health.controller';
 import { ErrorFilter } from './http/error.filter';
 import { ShutdownSignal } from './http/shutdown.signal';
 import { DeliveriesController } from './queues/deliveries.controller';
 import { MessagesController } from './queues/messages.controller';
+import { ProducersController } from './producers/producers.controller';
 import { QueuesController } from './queues/queues.controller';
+import { PublishController } from './topics/publish.controller';
+import { SubscriptionsController } from './topics/subscriptions.controller';
+import { TopicsController } from './topics/topics.controller';
 
 export interface AppModuleOptions {
   databaseUrl: string;
@@ -39,11 +44,23 @@ export function createAppModule(options: AppModuleOptions): DynamicModule {
       // The DataSource is injected rather than looked up, so Mailroom starts only once it is ready.
       MailroomModule.forRootAsync({
         inject: [DataSource],
-        useFactory: (dataSource: DataSource) => ({ ...options.mailroom, dataSource }),
+        // HTTP consumers hold receipts across a broker restart (or settle them on another node):
+        // releasing leases on close would turn their next ack into lease_lost.
+        useFactory: (dataSource: DataSource) => ({ releaseLeasesOnClose: false, ...options.mailroom, dataSource }),
       }),
       TerminusModule,
     ],
-    controllers: [QueuesController, MessagesController, DeliveriesController, HealthController],
+    controllers: [
+      QueuesController,
+      MessagesController,
+      DeliveriesController,
+      DeadLettersController,
+      TopicsController,
+      SubscriptionsController,
+      PublishController,
+      ProducersController,
+      HealthController,
+    ],
     providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, ShutdownSignal],
   };
 }

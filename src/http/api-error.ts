@@ -33,9 +33,15 @@ const MEANING: Partial<Record<HttpStatus, string>> = {
   [HttpStatus.SERVICE_UNAVAILABLE]: 'unavailable: the database is unreachable; retry later',
 };
 
+/** A status with the codes it carries on this endpoint, where the default meaning above would mislead. */
+export type ErrorMeaning = HttpStatus | [HttpStatus, string];
+
 /** Documents the error responses an endpoint can give, all in the one error shape. */
-export function ApiErrors(...statuses: HttpStatus[]): MethodDecorator & ClassDecorator {
+export function ApiErrors(...meanings: ErrorMeaning[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
-    ...statuses.map((status) => ApiResponse({ status, description: MEANING[status], type: ErrorDto })),
+    ...meanings.map((meaning) => {
+      const [status, description] = Array.isArray(meaning) ? meaning : [meaning, MEANING[meaning]];
+      return ApiResponse({ status, description, type: ErrorDto });
+    }),
   );
 }

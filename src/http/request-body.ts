@@ -14,7 +14,11 @@ export function fieldsOf(body: unknown, allowed?: readonly string[], field = 'bo
     throw new InvalidRequestError(field, 'must be a JSON object');
   }
   const unknown = allowed && Object.keys(body).find((key) => !allowed.includes(key));
-  if (allowed && unknown) throw new InvalidRequestError(unknown, `unknown field; allowed: ${allowed.join(', ')}`);
+  if (allowed && unknown) {
+    const known = allowed.length > 0 ? `allowed: ${allowed.join(', ')}` : 'this request takes none';
+    // A nested object's fields are named by their path (`producer.id`), the body's own by their name.
+    throw new InvalidRequestError(field === 'body' ? unknown : `${field}.${unknown}`, `unknown field; ${known}`);
+  }
   return body as Fields;
 }
 
@@ -48,4 +52,8 @@ export function stringArray(fields: Fields, name: string): string[] {
   const wrong = value.findIndex((item) => typeof item !== 'string');
   if (wrong >= 0) throw new InvalidRequestError(`${name}[${wrong}]`, 'must be a string');
   return value as string[];
+}
+
+export function optionalStringArray(fields: Fields, name: string): string[] | undefined {
+  return fields[name] === undefined ? undefined : stringArray(fields, name);
 }

@@ -1,11 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { MAX_BATCH } from '../http/message-fields';
+import { ProducerStampDto } from '../producers/producer.dto';
 
 /** Documentation of sending and receiving; the library validates what is sent. */
 
-export const MAX_BATCH = 1000;
-
 /** OpenAPI 3.0 for "any JSON value"; the declared oneOf keeps Swagger from inferring `object`. */
-const ANY_JSON = {
+export const ANY_JSON = {
   description: 'Any JSON value',
   example: { orderId: 42 },
   nullable: true,
@@ -17,7 +17,11 @@ const ANY_JSON = {
     { type: 'boolean' },
   ],
 };
-const HEADERS = { type: 'object', additionalProperties: { type: 'string' }, example: { source: 'web' } } as const;
+export const HEADERS = {
+  type: 'object',
+  additionalProperties: { type: 'string' },
+  example: { source: 'web' },
+} as const;
 
 export class OutgoingMessageDto {
   @ApiProperty(ANY_JSON)
@@ -55,6 +59,17 @@ export class OutgoingMessageDto {
   groupKey?: string;
 }
 
+const STAMP = {
+  type: ProducerStampDto,
+  description:
+    'Sent by an idempotent producer (POST /v1/producers/{id}/init): fenced by epoch, deduplicated by sequence',
+};
+
+export class SendMessageDto extends OutgoingMessageDto {
+  @ApiPropertyOptional(STAMP)
+  producer?: ProducerStampDto;
+}
+
 export class SendBatchDto {
   @ApiProperty({
     type: [OutgoingMessageDto],
@@ -63,6 +78,9 @@ export class SendBatchDto {
     description: 'Stored all or nothing, in order',
   })
   messages: OutgoingMessageDto[];
+
+  @ApiPropertyOptional(STAMP)
+  producer?: ProducerStampDto;
 }
 
 export class SendResultDto {

@@ -72,3 +72,24 @@ export function uniqueName(prefix = 'q'): string {
   counter += 1;
   return `${prefix}-${counter}`;
 }
+
+/**
+ * A new queue holding `count` dead letters (bodies 0 … count-1, in order), made the quick
+ * way: each message is received and nacked with deadLetter (reason "rejected").
+ */
+export async function queueWithDeadLetters(broker: TestBroker, count: number, prefix = 'dl'): Promise<string> {
+  const queue = uniqueName(prefix);
+  await broker.call('PUT', `/v1/queues/${queue}`, {});
+  for (let sent = 0; sent < count; sent += 1000) {
+    const messages = Array.from({ length: Math.min(1000, count - sent) }, (_, i) => ({ body: sent + i }));
+    await broker.call('POST', `/v1/queues/${queue}/messages`, { messages });
+  }
+  for (let buried = 0; buried < count;) {
+    const { body } = await broker.call('POST', `/v1/queues/${queue}/receive`, { max: 100 });
+    const receipts = body.messages.map((m: { receipt: string }) => m.receipt);
+    if (receipts.length === 0) throw new Error(`${queue}: only ${buried} of ${count} messages to dead-letter`);
+    await broker.call('POST', `/v1/queues/${queue}/nack`, { receipts, deadLetter: true, reason: 'boom' });
+    buried += receipts.length;
+  }
+  return queue;
+}

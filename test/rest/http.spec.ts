@@ -110,6 +110,19 @@ describe('OpenAPI and health', () => {
         'POST /v1/queues/{name}/receive',
         'POST /v1/queues/{name}/resume',
         'PUT /v1/queues/{name}',
+        'GET /v1/queues/{name}/dead-letters',
+        'GET /v1/queues/{name}/dead-letters/{id}',
+        'POST /v1/queues/{name}/dead-letters/redrive',
+        'POST /v1/queues/{name}/dead-letters/purge',
+        'GET /v1/topics',
+        'PUT /v1/topics/{topic}',
+        'GET /v1/topics/{topic}',
+        'POST /v1/topics/{topic}/messages',
+        'PUT /v1/topics/{topic}/subscriptions/{name}',
+        'POST /v1/topics/{topic}/subscriptions/{name}/pause',
+        'POST /v1/topics/{topic}/subscriptions/{name}/resume',
+        'DELETE /v1/topics/{topic}/subscriptions/{name}',
+        'POST /v1/producers/{id}/init',
       ].sort(),
     );
     const receive = body.paths['/v1/queues/{name}/receive'].post;
@@ -121,6 +134,35 @@ describe('OpenAPI and health', () => {
       expect.arrayContaining(['id', 'sequence', 'body', 'headers', 'deliveryCount', 'receipt', 'leaseExpiresAt']),
     );
     expect(body.components.schemas.ErrorDto).toBeDefined();
+  });
+
+  it('documents the request body, the success response and the errors of every endpoint', async () => {
+    const { body } = await broker.call('GET', '/docs-json');
+    // Endpoints that take no body: the queue and subscription actions, and creating a topic.
+    const bodiless = /\{name\}\/(pause|resume|purge)$|^\/v1\/topics\/\{topic\}$/;
+    for (const [path, methods] of Object.entries(body.paths as Record<string, Record<string, any>>)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const label = `${method.toUpperCase()} ${path}`;
+        const success = Object.entries(operation.responses as Record<string, any>).filter(([s]) => s.startsWith('2'));
+        expect(success.length, label).toBeGreaterThan(0);
+        for (const [status, response] of success) {
+          if (status !== '204') expect(response.content?.['application/json']?.schema, label).toBeDefined();
+        }
+        if ((method === 'post' || method === 'put') && !bodiless.test(path)) {
+          expect(operation.requestBody?.content?.['application/json']?.schema, label).toBeDefined();
+        }
+        if (path.startsWith('/v1/')) {
+          expect(operation.responses['503']?.content['application/json'].schema.$ref, label).toBe(
+            '#/components/schemas/ErrorDto',
+          );
+        }
+      }
+    }
+    const send = body.components.schemas.SendMessageDto;
+    expect(send.properties.producer.allOf?.[0]?.$ref ?? send.properties.producer.$ref).toBe(
+      '#/components/schemas/ProducerStampDto',
+    );
+    expect(body.components.schemas.ErrorBodyDto.properties.code.enum).toContain('dead_letter_not_found');
   });
 
   it('serves the Swagger UI at /docs', async () => {
