@@ -93,23 +93,14 @@ export class DeadLettersController {
   ): Promise<{ moved: number; remaining: number }> {
     const fields = fieldsOf(body, ['ids', 'all', 'reason', 'to', 'ratePerSecond', 'limit']);
     const filter = filterOf(fields);
-    const stop = AbortSignal.any([clientGone, this.shutdown.signal]);
-    let moved = 0;
-    try {
-      await this.mailroom.deadLetters.redrive(name, {
-        ...filter,
-        to: optionalString(fields, 'to'),
-        ratePerSecond: optionalInteger(fields, 'ratePerSecond'),
-        limit: optionalInteger(fields, 'limit'),
-        // Called after each committed batch: the one place a long (rate-limited) redrive can stop cleanly.
-        onProgress: (total) => {
-          moved = total;
-          stop.throwIfAborted();
-        },
-      });
-    } catch (error) {
-      if (!stop.aborted || error !== stop.reason) throw error;
-    }
+    const { moved } = await this.mailroom.deadLetters.redrive(name, {
+      ...filter,
+      to: optionalString(fields, 'to'),
+      ratePerSecond: optionalInteger(fields, 'ratePerSecond'),
+      limit: optionalInteger(fields, 'limit'),
+      // A long (rate-limited) redrive stops between committed batches when nobody waits for it.
+      signal: AbortSignal.any([clientGone, this.shutdown.signal]),
+    });
     if (moved === 0) await this.mailroom.getQueue(name);
     return { moved, remaining: await this.mailroom.deadLetters.count(name, filter) };
   }

@@ -1,16 +1,10 @@
 import { Body, Controller, HttpStatus, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
-import {
-  InvalidRequestError,
-  MailroomClient,
-  type OutgoingMessage,
-  type ProducerStamp,
-  type SendResult,
-} from '@mailroom/core';
+import { MailroomClient, type OutgoingMessage, type SendResult } from '@mailroom/core';
 import { ApiErrors } from '../http/api-error';
 import { batchOf, messageOf } from '../http/message-fields';
 import { oneOf } from '../http/openapi';
-import { fieldsOf, type Fields } from '../http/request-body';
+import { fieldsOf } from '../http/request-body';
 import { stampOf } from '../producers/producer-stamp';
 import { SendBatchDto, SendBatchResultDto, SendMessageDto, SendResultDto } from './message.dto';
 import { ApiQueueName } from './queue.dto';
@@ -53,25 +47,10 @@ export class MessagesController {
       const messages = batchOf(fields) as OutgoingMessage[];
       return { messages: await this.mailroom.sendBatch(name, messages, { producer: stamp }) };
     }
-    if (stamp) return this.sendStamped(name, fields, stamp);
     const message = messageOf(fields);
-    return this.mailroom.send(name, message.body, message.options as Omit<OutgoingMessage, 'body'>);
-  }
-
-  /**
-   * client.send takes no producer stamp yet (it would read one as a message field), so a
-   * stamped message goes as a batch of one, its errors renamed to name the fields as
-   * for one message (`body`, not `messages[0].body`).
-   */
-  private async sendStamped(name: string, fields: Fields, stamp: ProducerStamp): Promise<SendResult> {
-    try {
-      const [result] = await this.mailroom.sendBatch(name, [fields as unknown as OutgoingMessage], { producer: stamp });
-      return result;
-    } catch (error) {
-      const prefix = 'messages[0].';
-      if (!(error instanceof InvalidRequestError) || !error.field.startsWith(prefix)) throw error;
-      // The message reads "<field>: <what is wrong>".
-      throw new InvalidRequestError(error.field.slice(prefix.length), error.message.slice(error.field.length + 2));
-    }
+    return this.mailroom.send(name, message.body, {
+      ...(message.options as Omit<OutgoingMessage, 'body'>),
+      producer: stamp,
+    });
   }
 }

@@ -135,7 +135,7 @@ describe('subscriptions', () => {
     [{ routingKey: 5 }, 'routingKey'],
     [{ headers: { a: 1 } }, 'headers.a'],
     [{ headers: 'x' }, 'headers'],
-    [{ queueOptions: { leaseMs: 'x' } }, 'leaseMs'],
+    [{ queueOptions: { leaseMs: 'x' } }, 'queueOptions.leaseMs'],
     [{ filter: 'x' }, 'filter'],
     [[], 'body'],
   ])('rejects %j with 400 naming %s, subscribing nothing', async (request, field) => {

@@ -139,8 +139,8 @@ export class MailroomClient {
     body: QueueBody<Q>,
     options: Omit<OutgoingMessage, 'body'> & SendOptions = {},
   ): Promise<SendResult> {
-    const { manager, ...message } = options;
-    return this.producerEngine.send(queue, { ...message, body }, { manager });
+    const { manager, producer, ...message } = options;
+    return this.producerEngine.send(queue, { ...message, body }, { manager, producer });
   }
   sendBatch<Q extends string>(
     queue: Q,

@@ -48,6 +48,8 @@ export interface RedriveOptions extends DeadLetterFilter {
   limit?: number;
   /** Called after each batch with the running total. */
   onProgress?: (moved: number) => void;
+  /** Stops between batches (each batch is committed whole); the answer says what moved. */
+  signal?: AbortSignal;
 }
 
 const BATCH = 1_000;
@@ -118,7 +120,7 @@ export class DeadLetterService {
     const batchSize = Math.min(BATCH, rate ?? BATCH);
     const started = Date.now();
     let moved = 0;
-    while (moved < limit) {
+    while (moved < limit && !options.signal?.aborted) {
       const size = Math.min(batchSize, limit - moved);
       const [row] = await query<{ moved: number; target_exists: boolean }>(this.dataSource.manager, REDRIVE_BATCH_SQL, [
         queue,
@@ -133,7 +135,7 @@ export class DeadLetterService {
       if (row.moved < size) break;
       if (rate !== undefined) {
         const due = started + (moved / rate) * 1_000;
-        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+        if (due > Date.now()) await pause(due - Date.now(), options.signal);
       }
     }
     return { moved };
@@ -202,4 +204,16 @@ function toDeadLetter(row: Record<string, never>): DeadLetter {
     lastFailedAt: info.lastFailedAt,
     deadLetteredAt: info.deadLetteredAt,
   };
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
 }

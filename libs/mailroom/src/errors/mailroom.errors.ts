@@ -16,9 +16,10 @@ export class InvalidRequestError extends MailroomError {
   readonly code = 'invalid_request';
   constructor(
     readonly field: string,
-    message: string,
+    /** What is wrong with it, without the field name. */
+    readonly reason: string,
   ) {
-    super(`${field}: ${message}`);
+    super(`${field}: ${reason}`);
   }
 }
 

@@ -122,7 +122,12 @@ export class SubscriptionService {
       return (await this.queues.ref(options.queue)).id;
     }
     const own = `${topic}.${name}`;
-    await this.queues.upsert(own, options.queueOptions);
+    await this.queues.upsert(own, options.queueOptions).catch((error) => {
+      // Name the option where the caller gave it.
+      if (error instanceof InvalidRequestError)
+        throw new InvalidRequestError(`queueOptions.${error.field}`, error.reason);
+      throw error;
+    });
     return (await this.queues.ref(own)).id;
   }
 

@@ -41,7 +41,7 @@ export class TopicService {
   constructor(private readonly dataSource: DataSource) {}
 
   async create(name: string): Promise<{ topic: TopicEntity; created: boolean }> {
-    assertName(name);
+    assertName(name, 'topic');
     const inserted = await this.dataSource.manager
       .createQueryBuilder()
       .insert()
