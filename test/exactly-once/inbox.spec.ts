@@ -89,6 +89,41 @@ describe('exactly-once handlers', () => {
   });
 });
 
+describe('exactly-once transaction batches', () => {
+  it('commits several messages per transaction, and a bad one costs its neighbours a retry, never an effect', async () => {
+    const calls = new Map<number, number>();
+    @Injectable()
+    class Batched {
+      @OnMessage('eo-batch', {
+        mode: 'exactly-once',
+        consumer: 'batched',
+        transactionBatch: 5,
+        retry: { delayMs: 0 },
+        queueOptions: { maxDeliveries: 2 },
+      })
+      async handle(body: { n: number }, ctx: MessageContext) {
+        calls.set(body.n, (calls.get(body.n) ?? 0) + 1);
+        await ctx.manager!.query(`INSERT INTO ledger VALUES ($1, 'batch ' || $2)`, [ctx.id, String(body.n)]);
+        if (body.n === 3) throw new Error('poison');
+      }
+    }
+    const app = await startNestApp(db.url, [Batched]);
+    const client = app.get(MailroomClient);
+    await client.pauseQueue('eo-batch');
+    await client.sendBatch(
+      'eo-batch',
+      Array.from({ length: 10 }, (_, n) => ({ body: { n } })),
+    );
+    await client.resumeQueue('eo-batch');
+    await until(async () => (await client.deadLetters.count('eo-batch')) === 1);
+    await until(async () => (await client.getQueue('eo-batch')).stats.inFlight === 0);
+    const notes = (await ledger()).filter((r) => r.note.startsWith('batch ')).map((r) => r.note);
+    expect(notes.sort()).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9].map((n) => `batch ${n}`).sort());
+    expect([...calls.values()].some((count) => count > 1)).toBe(true); // neighbours of the poison ran again
+    await app.close();
+  });
+});
+
 describe('inbox clean-up', () => {
   it('deletes rows older than the retention window and never one inside it', async () => {
     const hour = 3_600_000;

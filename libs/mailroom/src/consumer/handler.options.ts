@@ -20,6 +20,12 @@ export interface OnMessageOptions {
    * commit in one transaction. The other two are `ackMode` auto and manual.
    */
   mode?: DeliveryMode;
+  /**
+   * Exactly-once only: up to this many messages share one transaction (one commit),
+   * handled one after another in it (default 1). If any fails, the batch rolls back and
+   * each message is retried in a transaction of its own.
+   */
+  transactionBatch?: number;
   /** Delay before a failed delivery is retried; default: the queue's retry policy. */
   retry?: Partial<RetryPolicy>;
   /** Lease per claim; default the queue's. */
@@ -46,6 +52,7 @@ export interface ConsumerSpec {
   prefetch: number;
   ackMode: AckMode;
   exactlyOnce: boolean;
+  transactionBatch: number;
   /** Undefined: the queue's policy decides. */
   retry?: RetryPolicy;
   leaseMs?: number;
@@ -58,6 +65,7 @@ const MESSAGE_KEYS = [
   'prefetch',
   'ackMode',
   'mode',
+  'transactionBatch',
   'retry',
   'leaseMs',
   'queueOptions',
@@ -85,7 +93,12 @@ export function resolveConsumerSpec(
     assertName(consumer, 'consumer');
     const concurrency = options.concurrency ?? 1;
     assertInteger(concurrency, 'concurrency', 1, 1_000);
-    const prefetch = options.prefetch ?? concurrency;
+    const transactionBatch = options.transactionBatch ?? 1;
+    assertInteger(transactionBatch, 'transactionBatch', 1, 1_000);
+    if (transactionBatch > 1 && options.mode !== 'exactly-once') {
+      throw new InvalidRequestError('transactionBatch', "applies to mode 'exactly-once' only");
+    }
+    const prefetch = options.prefetch ?? concurrency * transactionBatch;
     assertInteger(prefetch, 'prefetch', concurrency, 10_000);
     if (options.mode !== undefined && !(options.mode in MODES)) {
       throw new InvalidRequestError('mode', `must be one of ${Object.keys(MODES).join(', ')}`);
@@ -108,6 +121,7 @@ export function resolveConsumerSpec(
       prefetch,
       ackMode,
       exactlyOnce,
+      transactionBatch,
       retry,
       leaseMs: options.leaseMs,
       shutdownTimeoutMs,

@@ -1,22 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { MailroomClient } from '../client/mailroom.client';
-import { LeaseLostError, NonRetryableError } from '../errors/mailroom.errors';
+import { LeaseLostError } from '../errors/mailroom.errors';
 import type { ReceivedMessage } from '../message/message';
-import { recordInInbox } from '../inbox/inbox';
 import { AckBatcher } from './ack.batcher';
-import type { NackOptions } from './settlement';
 import type { ConsumerSpec } from './handler.options';
-import type { MessageContext } from './message-context';
-import { retryDelay } from './retry.policy';
+import { HandlerRunner, type MessageHandler } from './handler.runner';
 
-export type MessageHandler = (body: unknown, context: MessageContext) => unknown;
-
-/** ctx.nack() inside an exactly-once handler: roll the transaction back, then nack. */
-class NackRequested extends Error {
-  constructor(readonly options: NackOptions) {
-    super('nack requested by the handler');
-  }
-}
+export type { MessageHandler } from './handler.runner';
 
 const LONG_POLL_MS = 20_000;
 const BACKOFF_MS = 1_000;
@@ -32,6 +22,7 @@ export class PushConsumer {
   private readonly logger: Logger;
   private readonly abort = new AbortController();
   private readonly acks: AckBatcher;
+  private readonly runner: HandlerRunner;
   private readonly held = new Map<string, ReceivedMessage>(); // receipt → running or waiting to run
   private buffer: ReceivedMessage[] = [];
   private running = 0;
@@ -48,6 +39,7 @@ export class PushConsumer {
   ) {
     this.logger = new Logger(`Mailroom:${spec.consumer}`);
     this.acks = new AckBatcher((receipts) => client.ack(queue, receipts));
+    this.runner = new HandlerRunner(client, queue, spec, handler, this.acks, this.logger);
   }
 
   start(leaseMs: number): void {
@@ -106,111 +98,19 @@ export class PushConsumer {
     }
   }
 
+  /** Each free slot takes one message (or, exactly-once, a transaction's batch of them). */
   private dispatch(): void {
     while (!this.stopping && this.running < this.spec.concurrency && this.buffer.length > 0) {
-      const message = this.buffer.shift()!;
+      const group = this.buffer.splice(0, this.spec.transactionBatch);
       this.running += 1;
-      void this.handle(message).finally(() => {
-        this.held.delete(message.receipt || `${message.sequence}`);
+      const run = group.length === 1 ? this.runner.handle(group[0]) : this.runner.handleTogether(group);
+      void run.finally(() => {
+        for (const message of group) this.held.delete(message.receipt || `${message.sequence}`);
         this.running -= 1;
         this.slotFreed?.();
         this.dispatch();
       });
     }
-  }
-
-  private handle(message: ReceivedMessage): Promise<void> {
-    const run = this.spec.exactlyOnce ? this.runExactlyOnce(message) : this.runAtLeastOnce(message);
-    return run.catch((error) => this.fail(message, error));
-  }
-
-  /** At-least-once (ack after the handler resolves) or at-most-once (already taken: nothing to settle). */
-  private async runAtLeastOnce(message: ReceivedMessage): Promise<void> {
-    let settled = this.spec.ackMode === 'auto';
-    const settle = async (work: () => Promise<unknown>) => {
-      settled = true;
-      await work();
-    };
-    const context: MessageContext = {
-      ...this.describe(message),
-      ack: () => settle(() => this.acks.ack(message.receipt)),
-      nack: (options = {}) => settle(() => this.nack(message, options)),
-    };
-    try {
-      await this.handler(message.body, context);
-    } catch (error) {
-      if (!settled) throw error;
-      this.logger.error(`handler failed after settling message ${message.id}: ${(error as Error)?.message ?? error}`);
-      return;
-    }
-    if (!settled) await this.acks.ack(message.receipt);
-  }
-
-  /**
-   * Exactly-once: the inbox row, the handler's writes through `ctx.manager` and the
-   * receipt-fenced ack commit together or not at all. A redelivery of a message already
-   * processed finds the inbox row and is only acked. If the lease was lost meanwhile, the
-   * ack fails, everything rolls back, and the new holder of the message does the work.
-   */
-  private async runExactlyOnce(message: ReceivedMessage): Promise<void> {
-    let nackRequested: NackOptions | null = null;
-    await this.client.dataSource.transaction(async (manager) => {
-      const context: MessageContext = {
-        ...this.describe(message),
-        manager,
-        ack: async () => undefined, // the commit acks
-        nack: async (options = {}) => {
-          nackRequested = options;
-        },
-      };
-      if (await recordInInbox(manager, this.spec.consumer, message.id)) await this.handler(message.body, context);
-      if (nackRequested) throw new NackRequested(nackRequested);
-      await this.client.ack(this.queue, [message.receipt], { manager });
-    });
-  }
-
-  private describe(message: ReceivedMessage): Omit<MessageContext, 'ack' | 'nack'> {
-    return {
-      queue: this.queue,
-      id: message.id,
-      sequence: message.sequence,
-      headers: message.headers,
-      groupKey: message.groupKey,
-      routingKey: message.routingKey,
-      deliveryCount: message.deliveryCount,
-      receipt: message.receipt,
-      extend: async (ms) => {
-        await this.client.extend(this.queue, [message.receipt], ms);
-      },
-    };
-  }
-
-  /** A failed delivery is nacked: retried with a delay, or dead-lettered for NonRetryableError. */
-  private async fail(message: ReceivedMessage, error: unknown): Promise<void> {
-    if (this.spec.ackMode === 'auto') {
-      this.logger.error(
-        `handler failed on message ${message.id} (at-most-once: not retried): ${(error as Error)?.message}`,
-      );
-      return;
-    }
-    const failure =
-      error instanceof NackRequested
-        ? error.options
-        : {
-            reason: error instanceof Error ? error.message : String(error),
-            stack: (error as Error)?.stack,
-            deadLetter: error instanceof NonRetryableError,
-          };
-    await this.nack(message, failure).catch((e) =>
-      this.logger.error(`nack of ${message.id} failed (it returns when its lease expires): ${e.message}`),
-    );
-  }
-
-  /** Without an explicit delay, the handler's retry policy decides, else the queue's. */
-  private nack(message: ReceivedMessage, options: Omit<NackOptions, 'manager'>): Promise<unknown> {
-    const policy = this.spec.retry;
-    const delayMs = options.delayMs ?? (policy ? retryDelay(policy, message.deliveryCount) : undefined);
-    return this.client.nack(this.queue, [message.receipt], { ...options, delayMs });
   }
 
   /** Keeps the session's lease alive while messages are held and no claim is renewing it. */

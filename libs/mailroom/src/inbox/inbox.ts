@@ -16,6 +16,21 @@ export async function recordInInbox(manager: EntityManager, consumer: string, me
   return rows.length === 1;
 }
 
+/** recordInInbox for many messages in one statement; returns the ids seen for the first time. */
+export async function recordAllInInbox(
+  manager: EntityManager,
+  consumer: string,
+  messageIds: string[],
+): Promise<Set<string>> {
+  const rows = await query<{ message_id: string }>(
+    manager,
+    `INSERT INTO mailroom_inbox (consumer, message_id) SELECT $1, unnest($2::text[])
+     ON CONFLICT DO NOTHING RETURNING message_id`,
+    [consumer, messageIds],
+  );
+  return new Set(rows.map((row) => row.message_id));
+}
+
 /**
  * Inbox rows older than the retention window, a batch at a time ($1 window in ms, $2 batch).
  * Safe to forget them: a message is acked in the same transaction as its inbox row, so only

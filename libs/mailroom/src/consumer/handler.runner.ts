@@ -1,0 +1,168 @@
+import type { Logger } from '@nestjs/common';
+import type { MailroomClient } from '../client/mailroom.client';
+import { NonRetryableError } from '../errors/mailroom.errors';
+import { recordAllInInbox, recordInInbox } from '../inbox/inbox';
+import type { ReceivedMessage } from '../message/message';
+import type { AckBatcher } from './ack.batcher';
+import type { ConsumerSpec } from './handler.options';
+import type { MessageContext } from './message-context';
+import { retryDelay } from './retry.policy';
+import type { NackOptions } from './settlement';
+
+export type MessageHandler = (body: unknown, context: MessageContext) => unknown;
+
+/** ctx.nack() inside an exactly-once handler: roll the transaction back, then nack. */
+class NackRequested extends Error {
+  constructor(readonly options: NackOptions) {
+    super('nack requested by the handler');
+  }
+}
+
+/**
+ * What happens to one delivery, by delivery mode: the handler's call, its context, and
+ * how the outcome is settled (ack, nack with retry delay, dead-letter, or the exactly-once
+ * transaction). The PushConsumer decides when; this decides how.
+ */
+export class HandlerRunner {
+  constructor(
+    private readonly client: MailroomClient,
+    private readonly queue: string,
+    private readonly spec: ConsumerSpec,
+    private readonly handler: MessageHandler,
+    private readonly acks: AckBatcher,
+    private readonly logger: Logger,
+  ) {}
+
+  handle(message: ReceivedMessage): Promise<void> {
+    const run = this.spec.exactlyOnce ? this.runExactlyOnce(message) : this.runAtLeastOnce(message);
+    return run.catch((error) => this.fail(message, error));
+  }
+
+  /** At-least-once (ack after the handler resolves) or at-most-once (already taken: nothing to settle). */
+  private async runAtLeastOnce(message: ReceivedMessage): Promise<void> {
+    let settled = this.spec.ackMode === 'auto';
+    const settle = async (work: () => Promise<unknown>) => {
+      settled = true;
+      await work();
+    };
+    const context: MessageContext = {
+      ...this.describe(message),
+      ack: () => settle(() => this.acks.ack(message.receipt)),
+      nack: (options = {}) => settle(() => this.nack(message, options)),
+    };
+    try {
+      await this.handler(message.body, context);
+    } catch (error) {
+      if (!settled) throw error;
+      this.logger.error(`handler failed after settling message ${message.id}: ${(error as Error)?.message ?? error}`);
+      return;
+    }
+    if (!settled) await this.acks.ack(message.receipt);
+  }
+
+  /**
+   * Exactly-once: the inbox row, the handler's writes through `ctx.manager` and the
+   * receipt-fenced ack commit together or not at all. A redelivery of a message already
+   * processed finds the inbox row and is only acked. If the lease was lost meanwhile, the
+   * ack fails, everything rolls back, and the new holder of the message does the work.
+   */
+  private async runExactlyOnce(message: ReceivedMessage): Promise<void> {
+    let nackRequested: NackOptions | null = null;
+    await this.client.dataSource.transaction(async (manager) => {
+      const context: MessageContext = {
+        ...this.describe(message),
+        manager,
+        ack: async () => undefined, // the commit acks
+        nack: async (options = {}) => {
+          nackRequested = options;
+        },
+      };
+      if (await recordInInbox(manager, this.spec.consumer, message.id)) await this.handler(message.body, context);
+      if (nackRequested) throw new NackRequested(nackRequested);
+      await this.client.ack(this.queue, [message.receipt], { manager });
+    });
+  }
+
+  /**
+   * Exactly-once, several messages in one transaction: one inbox statement, the handlers
+   * one after another on the same manager, one fenced ack, one commit. Any failure rolls
+   * all of it back and each message is handled again in a transaction of its own, so one
+   * bad message costs its neighbours a retry, never an effect.
+   */
+  async handleTogether(messages: ReceivedMessage[]): Promise<void> {
+    try {
+      await this.client.dataSource.transaction(async (manager) => {
+        const fresh = await recordAllInInbox(
+          manager,
+          this.spec.consumer,
+          messages.map((m) => m.id),
+        );
+        for (const message of messages) {
+          if (!fresh.has(message.id)) continue;
+          let nackRequested = false;
+          const context: MessageContext = {
+            ...this.describe(message),
+            manager,
+            ack: async () => undefined,
+            nack: async () => {
+              nackRequested = true;
+            },
+          };
+          await this.handler(message.body, context);
+          if (nackRequested) throw new NackRequested({});
+        }
+        await this.client.ack(
+          this.queue,
+          messages.map((m) => m.receipt),
+          { manager },
+        );
+      });
+    } catch {
+      for (const message of messages) await this.handle(message);
+    }
+  }
+
+  private describe(message: ReceivedMessage): Omit<MessageContext, 'ack' | 'nack'> {
+    return {
+      queue: this.queue,
+      id: message.id,
+      sequence: message.sequence,
+      headers: message.headers,
+      groupKey: message.groupKey,
+      routingKey: message.routingKey,
+      deliveryCount: message.deliveryCount,
+      receipt: message.receipt,
+      extend: async (ms) => {
+        await this.client.extend(this.queue, [message.receipt], ms);
+      },
+    };
+  }
+
+  /** A failed delivery is nacked: retried with a delay, or dead-lettered for NonRetryableError. */
+  private async fail(message: ReceivedMessage, error: unknown): Promise<void> {
+    if (this.spec.ackMode === 'auto') {
+      this.logger.error(
+        `handler failed on message ${message.id} (at-most-once: not retried): ${(error as Error)?.message}`,
+      );
+      return;
+    }
+    const failure =
+      error instanceof NackRequested
+        ? error.options
+        : {
+            reason: error instanceof Error ? error.message : String(error),
+            stack: (error as Error)?.stack,
+            deadLetter: error instanceof NonRetryableError,
+          };
+    await this.nack(message, failure).catch((e) =>
+      this.logger.error(`nack of ${message.id} failed (it returns when its lease expires): ${e.message}`),
+    );
+  }
+
+  /** Without an explicit delay, the handler's retry policy decides, else the queue's. */
+  private nack(message: ReceivedMessage, options: Omit<NackOptions, 'manager'>): Promise<unknown> {
+    const policy = this.spec.retry;
+    const delayMs = options.delayMs ?? (policy ? retryDelay(policy, message.deliveryCount) : undefined);
+    return this.client.nack(this.queue, [message.receipt], { ...options, delayMs });
+  }
+}
