@@ -10,18 +10,25 @@
  * - Copies from paused subscriptions (held_back, one index probe per statement) stay
  *   in the queue undelivered.
  * `limit` is the parameter holding the batch size.
+ *
+ * The queue's columns are read through scalar subqueries (InitPlans, evaluated once), so
+ * the plan is a walk of mailroom_message_claim in sequence order that stops after
+ * `limit` matches. Joined to `q` instead, the planner scanned the whole queue and sorted
+ * it: 54 ms for 100 of 20,000 messages, against well under 1 ms (EXPLAIN ANALYZE).
  */
 const deliverable = (limit: string) => `
 held_back AS (
-  SELECT coalesce(array_agg(s.id), '{}') AS ids FROM mailroom_subscription s JOIN q ON s.queue_id = q.id WHERE s.state = 'paused'
+  SELECT coalesce(array_agg(s.id), '{}') AS ids
+    FROM mailroom_subscription s WHERE s.queue_id = (SELECT id FROM q) AND s.state = 'paused'
 ),
 candidates AS (
   SELECT m.seq
-    FROM mailroom_message m, q, held_back
-   WHERE m.queue_id = q.id AND m.lease_id IS NULL AND m.visible_at <= now() AND m.attempts < q.max_deliveries
+    FROM mailroom_message m
+   WHERE m.queue_id = (SELECT id FROM q) AND m.lease_id IS NULL AND m.visible_at <= now()
+     AND m.attempts < (SELECT max_deliveries FROM q)
      AND (m.expires_at IS NULL OR m.expires_at > now())
-     AND (m.subscription_id IS NULL OR NOT m.subscription_id = ANY(held_back.ids))
-     AND (q.ordering <> 'grouped' OR m.group_key IS NULL OR NOT EXISTS (
+     AND (m.subscription_id IS NULL OR NOT m.subscription_id = ANY((SELECT ids FROM held_back)::int[]))
+     AND ((SELECT ordering FROM q) <> 'grouped' OR m.group_key IS NULL OR NOT EXISTS (
            SELECT 1 FROM mailroom_message e
             WHERE e.queue_id = m.queue_id AND e.group_key = m.group_key AND e.seq < m.seq))
    ORDER BY m.seq

@@ -23,12 +23,17 @@ held AS (
     JOIN mailroom_lease l ON l.id = m.lease_id AND l.state = 'active' AND l.expires_at > now()
    WHERE m.queue_id = $1
      FOR UPDATE OF m
-),
-complete AS (SELECT count(*) = $5 AS ok FROM held)`;
+)`;
+
+/**
+ * Whether every receipt was found. A scalar subquery, so it is an InitPlan evaluated once;
+ * as a joined CTE it was re-counted for every row (100 × 100 tuples for a batch of 100).
+ */
+const COMPLETE = `(SELECT count(*) FROM held) = $5`;
 
 export const ACK_SQL = `${HELD}
-DELETE FROM mailroom_message m USING held, complete
- WHERE complete.ok AND m.seq = held.seq
+DELETE FROM mailroom_message m USING held
+ WHERE ${COMPLETE} AND m.seq = held.seq
 RETURNING m.seq`;
 
 /**
@@ -42,8 +47,8 @@ export const NACK_SQL = `${HELD},
 doomed AS (
   SELECT h.seq, CASE WHEN $8 THEN 'rejected' ELSE 'max_deliveries' END AS reason,
          $7::text AS error, $9::text AS stack, h.consumer
-    FROM held h, complete, mailroom_queue q
-   WHERE complete.ok AND q.id = $1 AND ($8 OR h.attempts + 1 >= q.max_deliveries)
+    FROM held h, mailroom_queue q
+   WHERE ${COMPLETE} AND q.id = $1 AND ($8 OR h.attempts + 1 >= q.max_deliveries)
 ),
 ${bury('doomed')},
 returned AS (
@@ -53,8 +58,8 @@ returned AS (
          visible_at = now() + coalesce($6::float8, ${POLICY_DELAY_SQL('m.attempts')}) * interval '1 millisecond',
          last_error = $7, last_error_stack = $9, last_consumer = h.consumer,
          first_failed_at = coalesce(m.first_failed_at, now()), last_failed_at = now()
-    FROM held h, complete, mailroom_queue q
-   WHERE complete.ok AND m.seq = h.seq AND q.id = m.queue_id AND m.seq NOT IN (SELECT seq FROM dead)
+    FROM held h, mailroom_queue q
+   WHERE ${COMPLETE} AND m.seq = h.seq AND q.id = m.queue_id AND m.seq NOT IN (SELECT seq FROM dead)
   RETURNING m.seq, m.queue_id
 ),
 woken AS (
@@ -68,8 +73,8 @@ SELECT s.seq FROM (SELECT seq FROM returned UNION ALL SELECT seq FROM dead) s
 export const EXTEND_SQL = `${HELD}
 UPDATE mailroom_lease l
    SET expires_at = greatest(l.expires_at, now() + $6 * interval '1 millisecond')
-  FROM (SELECT DISTINCT lease_id FROM held) h, complete
- WHERE complete.ok AND l.id = h.lease_id AND l.state = 'active'
+  FROM (SELECT DISTINCT lease_id FROM held) h
+ WHERE ${COMPLETE} AND l.id = h.lease_id AND l.state = 'active'
 RETURNING l.expires_at`;
 
 /** Failure path only: which of the receipts are still live, to name the stale ones. */

@@ -83,7 +83,7 @@ export class Settlement {
   }
 
   private async stale(queueId: number, receipts: Receipt[], manager?: EntityManager): Promise<string[]> {
-    const params = [queueId, ...receiptArrays(receipts), receipts.length];
+    const params = [queueId, ...receiptArrays(receipts)];
     const rows = await query<{ seq: string; delivery_count: number }>(
       manager ?? this.dataSource.manager,
       LIVE_RECEIPTS_SQL,
