@@ -17,20 +17,29 @@ export class AckBatcher {
   private pending: Pending[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private scheduled = false;
+  /** Acks asked for and not yet answered. */
+  outstanding = 0;
 
   constructor(
     private readonly ackMany: AckMany,
+    /** Told whenever an ack is answered (the consumer may claim again). */
+    private readonly onAnswered: () => void = () => undefined,
     private readonly maxBatch = 100,
   ) {}
 
   ack(receipt: string): Promise<void> {
-    return new Promise((resolve, reject) => {
+    this.outstanding += 1;
+    const answered = new Promise<void>((resolve, reject) => {
       this.pending.push({ receipt, resolve, reject });
       if (this.pending.length >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
+    });
+    return answered.finally(() => {
+      this.outstanding -= 1;
+      this.onAnswered();
     });
   }
 

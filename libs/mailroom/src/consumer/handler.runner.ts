@@ -57,7 +57,16 @@ export class HandlerRunner {
       this.logger.error(`handler failed after settling message ${message.id}: ${(error as Error)?.message ?? error}`);
       return;
     }
-    if (!settled) await this.acks.ack(message.receipt);
+    // The slot is free once the handler returned: the ack joins the next batched statement
+    // without holding it (a slot waiting for its ack's commit capped throughput at
+    // concurrency ÷ commit time). The consumer counts pending acks against prefetch.
+    if (!settled) {
+      this.acks
+        .ack(message.receipt)
+        .catch((error) =>
+          this.logger.error(`ack of ${message.id} failed (it will be redelivered): ${(error as Error).message}`),
+        );
+    }
   }
 
   /**

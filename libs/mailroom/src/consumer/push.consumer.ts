@@ -38,7 +38,10 @@ export class PushConsumer {
     private readonly handler: MessageHandler,
   ) {
     this.logger = new Logger(`Mailroom:${spec.consumer}`);
-    this.acks = new AckBatcher((receipts) => client.ack(queue, receipts));
+    this.acks = new AckBatcher(
+      (receipts) => client.ack(queue, receipts),
+      () => this.slotFreed?.(),
+    );
     this.runner = new HandlerRunner(client, queue, spec, handler, this.acks, this.logger);
   }
 
@@ -76,7 +79,7 @@ export class PushConsumer {
     while (!this.stopping) {
       // At-most-once takes only what it can start now: a buffered message would already be gone from the queue.
       const limit = this.spec.ackMode === 'auto' ? this.spec.concurrency : this.spec.prefetch;
-      const room = Math.min(100, limit - this.running - this.buffer.length);
+      const room = Math.min(100, limit - this.running - this.buffer.length - this.acks.outstanding);
       if (room <= 0) {
         await this.nextSlot(LONG_POLL_MS);
         continue;
