@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchBody } from '../lib/body';
+import { benchUrl, dropSchema, freshSchema } from '../lib/pg';
+import { startPullLoop, type PullSource } from '../lib/pull';
+import { within } from '../lib/timing';
+import { projectVersion } from '../lib/versions';
+import type { BenchSystem, QueueUnderTest, RunInfo } from './system';
+
+/** Beside this file in the same build, so the broker runs the same library code as the bench. */
+const BROKER = join(__dirname, '..', 'broker.js');
+const APP_FACTORY = join(__dirname, '..', '..', 'src', 'app.factory.js');
+const QUEUE = 'bench';
+const WAIT_MS = 1_000;
+const CALL_TIMEOUT_MS = 30_000;
+
+interface Delivery {
+  body: BenchBody;
+  receipt: string;
+}
+
+/**
+ * Mailroom over its REST API: the broker app (src/app.factory.ts, started by bench/broker.ts)
+ * as a child process on an ephemeral loopback port with DATABASE_URL on the run's schema; the bench talks HTTP/1.1 to it
+ * with Node's fetch (keep-alive). Broker and bench are separate processes, as they would be.
+ */
+export const mailroomRestSystem: BenchSystem = {
+  id: 'mailroom-rest',
+  label: 'Mailroom (REST)',
+  store: 'postgres',
+  role: 'mailroom',
+  describe: () => ({
+    version: projectVersion(),
+    settings:
+      'broker = createBrokerApp in a child process (bench/broker.ts: 127.0.0.1, ephemeral port, DATABASE_URL on the run schema, default Mailroom options); ' +
+      'POST /v1/queues/bench/messages (single, or { messages } batch); consumers: `concurrency` loops of POST ' +
+      `receive { max: batch, waitMs: ${WAIT_MS} } then POST ack per batch`,
+  }),
+  probe: async () => {
+    if (!existsSync(APP_FACTORY)) return 'the broker app (src/app.factory.ts) is not there yet';
+    if (!existsSync(BROKER)) return 'bench/broker.ts is not built';
+    return null;
+  },
+  open: (run) => openRest(run),
+};
+
+async function openRest(run: RunInfo): Promise<QueueUnderTest> {
+  const schema = `bench_rest_${run.tag}`;
+  await freshSchema(schema);
+  const broker = await startBroker(benchUrl(schema));
+  const call = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> => {
+    const response = await fetch(`${broker.url}/v1/queues/${QUEUE}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: signal
+        ? AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)])
+        : AbortSignal.timeout(CALL_TIMEOUT_MS),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}`);
+    return (text ? JSON.parse(text) : null) as T;
+  };
+  try {
+    await call('PUT', '', {});
+  } catch (error) {
+    await broker.stop();
+    throw error;
+  }
+  const source: PullSource<Delivery> = {
+    receive: async (signal) => {
+      const request = { consumer: 'bench', max: run.settings.batch, waitMs: WAIT_MS };
+      const reply = await call<{ messages: Delivery[] }>('POST', '/receive', request, signal).catch((error) => {
+        if (signal.aborted) return { messages: [] };
+        throw error;
+      });
+      return reply.messages;
+    },
+    body: (d) => d.body,
+    settle: async (deliveries) => {
+      await call('POST', '/ack', { receipts: deliveries.map((d) => d.receipt) });
+    },
+  };
+  return {
+    send: async (body) => void (await call('POST', '/messages', { body })),
+    sendBatch: async (bodies) => void (await call('POST', '/messages', { messages: bodies.map((body) => ({ body })) })),
+    consume: async (options) => startPullLoop(source, run.settings.concurrency, options, run.onError),
+    pending: async () => {
+      const { stats } = await call<{ stats: Record<string, number> }>('GET', '');
+      return stats.available + stats.inFlight + stats.delayed + stats.exhausted;
+    },
+    close: async () => {
+      await broker.stop();
+      await dropSchema(schema);
+    },
+  };
+}
+
+/** Starts bench/broker.ts and waits for its `LISTENING <port>` line. */
+async function startBroker(databaseUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, [BROKER], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await within(15_000, 'broker shutdown', exited).catch(() => child.kill('SIGKILL'));
+  };
+  const port = new Promise<number>((resolve, reject) => {
+    const scan = (chunk: Buffer) => {
+      const text = chunk.toString().replace(/\x1b\[[0-9;]*m/g, '');
+      output.push(text);
+      const match = /LISTENING (\d+)/.exec(text);
+      if (match) resolve(Number(match[1]));
+    };
+    child.stdout!.on('data', scan);
+    child.stderr!.on('data', scan);
+    child.once('exit', (code) =>
+      reject(new Error(`broker exited (${code}) before listening: ${output.join('').slice(-500)}`)),
+    );
+  });
+  try {
+    const listening = await within(30_000, 'broker start', port);
+    return { url: `http://127.0.0.1:${listening}`, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
