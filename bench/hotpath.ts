@@ -1,9 +1,9 @@
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { Pool, PoolClient } from 'pg';
-import { MailroomClient, mailroomEntities, mailroomMigrations, type ReceivedMessage } from '@mailroom/core';
+import { MailroomClient, type ReceivedMessage } from '@mailroom/core';
 import type { BenchArgs } from './lib/args';
 import { makeBodies, makeBody, now } from './lib/body';
-import { benchQuery, benchUrl, dropSchema, freshSchema } from './lib/pg';
+import { benchQuery, dropSchema, freshSchema, openMailroomDataSource } from './lib/pg';
 import { lanes, percentile } from './lib/timing';
 
 /**
@@ -16,16 +16,7 @@ import { lanes, percentile } from './lib/timing';
 export async function writeHotPathNotes(args: BenchArgs): Promise<string> {
   const schema = 'bench_hotpath';
   await freshSchema(schema);
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url: benchUrl(schema),
-    schema,
-    entities: mailroomEntities,
-    migrations: mailroomMigrations,
-    migrationsRun: true,
-    applicationName: 'bench-hotpath',
-  });
-  await dataSource.initialize();
+  const dataSource = await openMailroomDataSource(schema, 'bench-hotpath');
   const client = new MailroomClient(dataSource);
   await client.start();
   try {

@@ -1,3 +1,5 @@
+import { DataSource } from 'typeorm';
+import { mailroomEntities, mailroomMigrations } from '@mailroom/core';
 import { Client } from 'pg';
 import { Socket } from 'node:net';
 
@@ -126,4 +128,19 @@ export function reachable(host: string, port: number, timeoutMs = 1_000): Promis
     socket.once('error', () => done(false));
     socket.connect(port, host, () => done(true));
   });
+}
+
+/** A migrated TypeORM DataSource for Mailroom on the run's schema, as a Nest app would configure it. */
+export async function openMailroomDataSource(schema: string, applicationName: string): Promise<DataSource> {
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: benchUrl(schema),
+    schema,
+    entities: mailroomEntities,
+    migrations: mailroomMigrations,
+    migrationsRun: true,
+    applicationName,
+  });
+  await dataSource.initialize();
+  return dataSource;
 }

@@ -1,9 +1,9 @@
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { MailroomClient, MailroomModule, mailroomEntities, mailroomMigrations, OnMessage } from '@mailroom/core';
+import { MailroomClient, MailroomModule, OnMessage } from '@mailroom/core';
 import type { BenchBody } from '../lib/body';
-import { benchUrl, dropSchema, freshSchema } from '../lib/pg';
+import { dropSchema, freshSchema, openMailroomDataSource } from '../lib/pg';
 import { projectVersion } from '../lib/versions';
 import type { BenchSystem, ConsumeOptions, QueueUnderTest, RunInfo } from './system';
 
@@ -33,16 +33,7 @@ export const mailroomPushSystem: BenchSystem = {
 async function openPush(run: RunInfo): Promise<QueueUnderTest> {
   const schema = `bench_push_${run.tag}`;
   await freshSchema(schema);
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url: benchUrl(schema),
-    schema,
-    entities: mailroomEntities,
-    migrations: mailroomMigrations,
-    migrationsRun: true,
-    applicationName: 'bench-mailroom-push',
-  });
-  await dataSource.initialize();
+  const dataSource = await openMailroomDataSource(schema, 'bench-mailroom-push');
   const producer = new MailroomClient(dataSource);
   await producer.start();
   await producer.createQueue(QUEUE);

@@ -1,7 +1,6 @@
-import { DataSource } from 'typeorm';
-import { MailroomClient, mailroomEntities, mailroomMigrations, type ReceivedMessage } from '@mailroom/core';
+import { MailroomClient, type ReceivedMessage } from '@mailroom/core';
 import type { BenchBody } from '../lib/body';
-import { benchUrl, dropSchema, freshSchema } from '../lib/pg';
+import { dropSchema, freshSchema, openMailroomDataSource } from '../lib/pg';
 import { startPullLoop, type PullSource } from '../lib/pull';
 import { projectVersion } from '../lib/versions';
 import type { BenchSystem, QueueUnderTest, RunInfo } from './system';
@@ -34,17 +33,7 @@ export const mailroomSystem: BenchSystem = {
 async function openMailroom(run: RunInfo): Promise<QueueUnderTest> {
   const schema = `bench_mailroom_${run.tag}`;
   await freshSchema(schema);
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url: benchUrl(schema),
-    schema,
-    entities: mailroomEntities,
-    migrations: mailroomMigrations,
-    migrationsRun: true,
-    synchronize: false,
-    applicationName: 'bench-mailroom',
-  });
-  await dataSource.initialize();
+  const dataSource = await openMailroomDataSource(schema, 'bench-mailroom');
   const client = new MailroomClient(dataSource);
   try {
     await client.start();

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
-import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { createTestDatabase, startNodes, type TestDatabase } from '../support/database';
 
 let db: TestDatabase;
 let nodes: MailroomClient[];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  nodes = await Promise.all([0, 1, 2, 3].map(async () => startClient(await db.newDataSource())));
+  nodes = await startNodes(db, 4);
 });
 afterAll(async () => {
   await Promise.all(nodes.map((n) => n.close()));

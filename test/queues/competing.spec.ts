@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
-import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { createTestDatabase, startNodes, type TestDatabase } from '../support/database';
 
 let db: TestDatabase;
 let nodes: MailroomClient[];
@@ -8,7 +8,7 @@ let nodes: MailroomClient[];
 beforeAll(async () => {
   db = await createTestDatabase();
   // Separate pools, so the consumers' transactions really overlap.
-  nodes = await Promise.all([0, 1, 2, 3].map(async () => startClient(await db.newDataSource())));
+  nodes = await startNodes(db, 4);
 });
 afterAll(async () => {
   await Promise.all(nodes.map((n) => n.close()));

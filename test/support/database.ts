@@ -50,6 +50,11 @@ export async function startClient(dataSource: DataSource, options: MailroomOptio
   return client;
 }
 
+/** `count` started clients, each on its own pool, as separate nodes of one deployment. */
+export function startNodes(db: TestDatabase, count: number, options: MailroomOptions = {}): Promise<MailroomClient[]> {
+  return Promise.all(Array.from({ length: count }, async () => startClient(await db.newDataSource(), options)));
+}
+
 export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
