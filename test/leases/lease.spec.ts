@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseLostError, type MailroomClient } from '@mailroom/core';
-import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { createTestDatabase, startClient, startNodes, type TestDatabase } from '../support/database';
 import { sleep } from '../support/wait';
 
 let db: TestDatabase;
@@ -126,7 +126,7 @@ describe('leases', () => {
   });
 
   it('reaps on one node at a time', async () => {
-    const nodes = await Promise.all([1, 2, 3].map(async () => startClient(await db.newDataSource())));
+    const nodes = await startNodes(db, 3);
     await client.createQueue('reaped');
     await client.sendBatch('reaped', [{ body: 1 }, { body: 2 }]);
     await client.receive('reaped', { consumer: 'dies', leaseMs: 100, max: 2 });
