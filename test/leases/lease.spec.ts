@@ -114,6 +114,27 @@ describe('leases', () => {
     expect(error.receipts).toEqual([old.receipt]);
   });
 
+  it('opens one lease for concurrent receives on one consumer name, and claims for it one at a time', async () => {
+    await client.createQueue('shared-session');
+    await client.sendBatch(
+      'shared-session',
+      Array.from({ length: 50 }, (_, n) => ({ body: n })),
+    );
+    const batches = await Promise.all(
+      Array.from({ length: 10 }, () => client.receive('shared-session', { consumer: 'shared', max: 5 })),
+    );
+    expect(batches.flat()).toHaveLength(50);
+    const [{ leases }] = await db.dataSource.query(
+      `SELECT count(*)::int AS leases FROM mailroom_lease l JOIN mailroom_queue q ON q.id = l.queue_id
+        WHERE q.name = 'shared-session' AND l.consumer = 'shared'`,
+    );
+    expect(leases).toBe(1);
+    await client.ack(
+      'shared-session',
+      batches.flat().map((m) => m.receipt),
+    );
+  });
+
   it('marks a message exhausted when its failures reach maxDeliveries in a queue without a DLQ', async () => {
     await client.createQueue('poison', { maxDeliveries: 2, deadLetterQueue: null, retry: { delayMs: 0 } });
     await client.send('poison', 'bad');

@@ -43,7 +43,7 @@ export function deliveryFor(config: OutboxDestinationConfig): Deliver {
  * header (persistent); transports without headers get `{ id, data }` so the receiver
  * still sees the stable id.
  */
-export function clientProxyRecord(client: ClientProxy, message: OutboxMessage): unknown {
+function clientProxyRecord(client: ClientProxy, message: OutboxMessage): unknown {
   if (client instanceof ClientRMQ) {
     return new RmqRecordBuilder(message.data)
       .setOptions({ messageId: message.id, headers: { [MESSAGE_ID_HEADER]: message.id }, persistent: true })

@@ -36,7 +36,3 @@ export const OUTBOX_DEAD_LETTER_SQL = `
 WITH gone AS (DELETE FROM mailroom_outbox WHERE id = $1 RETURNING *)
 INSERT INTO mailroom_outbox_dead_letter (id, destination, key, message_id, pattern, data, attempts, last_error, created_at)
 SELECT id, destination, key, message_id, pattern, data, attempts + 1, $2, created_at FROM gone`;
-
-export const OUTBOX_DEAD_LETTERS_SQL = `
-SELECT id, key, message_id, pattern, data, attempts, last_error, created_at, failed_at
-  FROM mailroom_outbox_dead_letter WHERE destination = $1 ORDER BY id LIMIT $2`;

@@ -51,7 +51,7 @@ export function defaultDeadLetterQueue(name: string): string | null {
   return name.endsWith('.dlq') || name.length > 124 ? null : `${name}.dlq`;
 }
 
-export const QUEUE_OPTION_NAMES = [...Object.keys(DEFAULTS), 'deadLetterQueue'];
+const QUEUE_OPTION_NAMES = [...Object.keys(DEFAULTS), 'deadLetterQueue'];
 const ORDERINGS: readonly QueueOrdering[] = ['standard', 'grouped', 'exclusive'];
 const INT4_MAX = 2_147_483_647;
 
