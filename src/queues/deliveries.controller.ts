@@ -4,7 +4,15 @@ import { MailroomClient, type ReceivedMessage } from '@mailroom/core';
 import { ApiErrors } from '../http/api-error';
 import { ClientGone } from '../http/client-gone.decorator';
 import { ShutdownSignal } from '../http/shutdown.signal';
-import { fieldsOf, integer, optionalBoolean, optionalInteger, optionalString, stringArray } from '../http/request-body';
+import {
+  fieldsOf,
+  integer,
+  optionalBoolean,
+  optionalInteger,
+  optionalString,
+  optionalStringArray,
+  stringArray,
+} from '../http/request-body';
 import { ReceiveRequestDto, ReceiveResultDto } from './message.dto';
 import { ApiQueueName } from './queue.dto';
 import {
@@ -33,22 +41,25 @@ export class DeliveriesController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     summary: 'Receive up to max messages, waiting up to waitMs for the first',
-    description: 'Each message is leased to the consumer until leaseExpiresAt. A paused queue delivers nothing.',
+    description:
+      'Each message is leased to the consumer until leaseExpiresAt. A paused queue delivers nothing. ' +
+      'With `ack`, the given receipts are acked first, in the same statement.',
   })
   @ApiBody({ type: ReceiveRequestDto, required: false })
   @ApiOkResponse({ type: ReceiveResultDto })
-  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.GONE)
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT, HttpStatus.GONE)
   async receive(
     @Param('name') name: string,
     @Body() body: unknown,
     @ClientGone() clientGone: AbortSignal,
   ): Promise<{ messages: ReceivedMessage[] }> {
-    const fields = fieldsOf(body, ['consumer', 'max', 'waitMs', 'leaseMs']);
+    const fields = fieldsOf(body, ['consumer', 'max', 'waitMs', 'leaseMs', 'ack']);
     const messages = await this.mailroom.receive(name, {
       consumer: optionalString(fields, 'consumer'),
       max: optionalInteger(fields, 'max'),
       waitMs: optionalInteger(fields, 'waitMs'),
       leaseMs: optionalInteger(fields, 'leaseMs'),
+      ack: optionalStringArray(fields, 'ack'),
       signal: AbortSignal.any([clientGone, this.shutdown.signal]),
     });
     if (clientGone.aborted && messages.length > 0) await this.giveBack(name, messages);

@@ -122,6 +122,15 @@ export class ReceiveRequestDto {
     maximum: 43_200_000,
   })
   leaseMs?: number;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description:
+      'Receipts to ack before claiming, in the same statement (one round trip for "done with these, give me more"). ' +
+      'All or nothing, as POST ack: a stale receipt answers 409 and nothing is acked or claimed.',
+    maxItems: 1000,
+  })
+  ack?: string[];
 }
 
 export class ReceivedMessageDto {

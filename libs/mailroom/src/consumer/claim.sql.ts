@@ -36,36 +36,62 @@ candidates AS (
    FOR UPDATE OF m SKIP LOCKED
 )`;
 
+import { COMPLETE, HELD } from './settle.sql';
+
 const MESSAGE_COLUMNS = 'm.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count';
 
 /**
- * Claim (at-least-once): renew the session's lease ($1) to now + $3 ms and take up to $2
- * deliverable messages into it, in one statement. The lease row is updated first: its
- * row lock conflicts with the reaper's SELECT ... FOR UPDATE, so a lease cannot expire
- * while messages are put into it; if it already expired (or was released) no row comes
- * back and the session opens a new lease. Without this, messages could land in a dead
- * lease and never return. Returns one row with null seq when the lease is live but
- * nothing was deliverable.
+ * Claim (at-least-once): renew the session's lease to now + `leaseMs` ms and take up to
+ * `max` deliverable messages into it, in one statement. The lease row is updated first:
+ * its row lock conflicts with the reaper's SELECT ... FOR UPDATE, so a lease cannot
+ * expire while messages are put into it; if it already expired (or was released) `l` is
+ * empty and the session opens a new lease. Without this, messages could land in a dead
+ * lease and never return. `only` further conditions the claim (not the renewal).
  */
-export const CLAIM_SQL = `
-WITH l AS (
+const claimInto = (p: { lease: string; max: string; leaseMs: string; only?: string }) => `
+l AS (
   UPDATE mailroom_lease
-     SET expires_at = greatest(expires_at, now() + $3 * interval '1 millisecond')
-   WHERE id = $1 AND state = 'active' AND expires_at > now()
+     SET expires_at = greatest(expires_at, now() + ${p.leaseMs} * interval '1 millisecond')
+   WHERE id = ${p.lease} AND state = 'active' AND expires_at > now()
   RETURNING id, queue_id, expires_at
 ),
 q AS (
   SELECT q.id, q.max_deliveries, q.ordering FROM mailroom_queue q JOIN l ON q.id = l.queue_id WHERE q.state = 'active'
 ),
-${deliverable('$2')},
+${deliverable(p.max)},
 claimed AS (
   UPDATE mailroom_message m
-     SET lease_id = $1, delivery_count = m.delivery_count + 1
+     SET lease_id = ${p.lease}, delivery_count = m.delivery_count + 1
     FROM candidates c
-   WHERE m.seq = c.seq
+   WHERE m.seq = c.seq${p.only ? ` AND ${p.only}` : ''}
   RETURNING ${MESSAGE_COLUMNS}
-)
+)`;
+
+/**
+ * $1 lease, $2 max, $3 lease ms. Returns one row with null seq when the lease is live but
+ * nothing was deliverable, none when the lease is gone.
+ */
+export const CLAIM_SQL = `
+WITH ${claimInto({ lease: '$1', max: '$2', leaseMs: '$3' })}
 SELECT l.expires_at, c.* FROM l LEFT JOIN claimed c ON true`;
+
+/**
+ * Receive with `ack`: ack the receipts ($1 queue, $2-$4 receipts, $5 how many; exactly
+ * ACK_SQL, all or nothing) and claim ($6 lease, $7 max, $8 lease ms) in one statement, one
+ * round trip and one commit instead of two: a consumer that acks a batch and asks for the
+ * next one spends half the statements. The claim happens only if every receipt was live,
+ * so a stale receipt leaves nothing claimed and nothing acked (`acked` false: the caller
+ * raises LeaseLostError). Lock order is the reaper's, lease row then messages: `l` is
+ * scanned first, and `held` (FOR UPDATE of the acked messages) is first evaluated by
+ * `claimed`'s condition; the other order could deadlock with a reaper expiring the lease.
+ */
+export const ACK_AND_CLAIM_SQL = `${HELD},
+${claimInto({ lease: '$6', max: '$7', leaseMs: '$8', only: COMPLETE })},
+acked AS (
+  DELETE FROM mailroom_message m USING held WHERE ${COMPLETE} AND m.seq = held.seq RETURNING m.seq
+)
+SELECT ${COMPLETE} AS acked, l.expires_at, c.*
+  FROM (SELECT) AS one LEFT JOIN l ON true LEFT JOIN claimed c ON true`;
 
 /**
  * Take (at-most-once): claim and delete in one statement; the handler runs afterwards,

@@ -1,9 +1,11 @@
 import type { DataSource } from 'typeorm';
+import { InvalidRequestError } from '../errors/mailroom.errors';
 import { assertInteger, assertName } from '../errors/validate';
 import type { LeaseService } from '../lease/lease.service';
 import type { ReceivedMessage } from '../message/message';
 import type { QueueRef, QueueService } from '../queue/queue.service';
 import { ConsumerSession } from './consumer.session';
+import { decodeReceipts } from './receipt';
 import type { Wakeups } from './wakeups';
 
 export interface ReceiveRequest {
@@ -14,6 +16,12 @@ export interface ReceiveRequest {
   /** Default: the queue's leaseMs. */
   leaseMs?: number;
   signal?: AbortSignal;
+  /**
+   * Receipts to ack before claiming, in the same statement: one round trip and one commit
+   * for "done with these, give me more". All or nothing, exactly as ack(): a stale receipt
+   * raises LeaseLostError, and then nothing is acked and nothing claimed.
+   */
+  ack?: string[];
 }
 
 /** The node's pull sessions, one per (queue, consumer name), created on first receive. */
@@ -30,13 +38,15 @@ export class ConsumerSessions {
 
   async receive(queue: string, request: ReceiveRequest, take: boolean): Promise<ReceivedMessage[]> {
     const { consumer = this.settings.defaultConsumer, max = 1, waitMs = 0, leaseMs, signal } = request;
+    if (take && request.ack !== undefined) throw new InvalidRequestError('ack', 'take() has no deliveries to ack');
+    const ack = request.ack === undefined ? undefined : decodeReceipts(request.ack, 'ack');
     assertName(consumer, 'consumer');
     assertInteger(max, 'max', 1, 100);
     assertInteger(waitMs, 'waitMs', 0, 20_000);
     if (leaseMs !== undefined) assertInteger(leaseMs, 'leaseMs', 100, 12 * 3_600_000);
     const ref = await this.queues.ref(queue);
     const session = this.session(ref, consumer);
-    return session.receive({ max, waitMs, leaseMs: leaseMs ?? ref.options.leaseMs, signal, take });
+    return session.receive({ max, waitMs, leaseMs: leaseMs ?? ref.options.leaseMs, signal, take, ack });
   }
 
   /** Ends one session gracefully: its unsettled messages return without spending an attempt. */

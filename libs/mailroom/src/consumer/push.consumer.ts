@@ -10,6 +10,10 @@ export type { MessageHandler } from './handler.runner';
 
 const LONG_POLL_MS = 20_000;
 const BACKOFF_MS = 1_000;
+/** The most receipts one claim acks (a receive's `ack` takes up to 1,000). */
+const MAX_CARRIED_ACKS = 1_000;
+/** The longest a finished handler's ack waits to be carried by a claim. */
+const ACK_HOLD_MS = 5;
 
 /**
  * Runs one handler against one queue: claims (long-polling, woken by NOTIFY), keeps at
@@ -77,28 +81,81 @@ export class PushConsumer {
 
   private async claimLoop(): Promise<void> {
     while (!this.stopping) {
-      // At-most-once takes only what it can start now: a buffered message would already be gone from the queue.
-      const limit = this.spec.ackMode === 'auto' ? this.spec.concurrency : this.spec.prefetch;
-      const room = Math.min(100, limit - this.running - this.buffer.length - this.acks.outstanding);
-      if (room <= 0) {
-        await this.nextSlot(LONG_POLL_MS);
-        continue;
-      }
       try {
-        const request = { consumer: this.spec.consumer, max: room, waitMs: LONG_POLL_MS, signal: this.abort.signal };
-        const messages =
-          this.spec.ackMode === 'auto'
-            ? await this.client.take(this.queue, request)
-            : await this.client.receive(this.queue, { ...request, leaseMs: this.spec.leaseMs });
-        for (const m of messages) this.held.set(m.receipt || `${m.sequence}`, m);
-        this.buffer.push(...messages);
-        this.dispatch();
+        await this.claimOnce();
       } catch (error) {
         if (this.stopping) break;
         this.logger.error(`claiming from "${this.queue}" failed, retrying: ${(error as Error).message}`);
         await new Promise((r) => setTimeout(r, BACKOFF_MS));
       }
     }
+    this.acks.collector = null; // stop() flushes what is left
+  }
+
+  /**
+   * One claim, carrying the acks that are pending: with fast handlers, claim-ack-claim-ack
+   * becomes ack-and-claim, half the statements and commits (W3 @OnMessage ~33k → ~38k
+   * msg/s). Acks are carried once nothing is left to start, or there is room anyway, so one
+   * statement acks a whole batch and claims the next. They wait for that at most
+   * ACK_HOLD_MS (a handler may hang, or await its ctx.ack()), and go alone when there would
+   * be no room to claim. A claim that carries acks does not wait for messages: the acks'
+   * answer would wait with it.
+   */
+  private async claimOnce(): Promise<void> {
+    this.acks.collector = this.spec.ackMode === 'manual' ? () => undefined : null;
+    const room = this.room();
+    const { pending } = this.acks;
+    const holdLeft = ACK_HOLD_MS - this.acks.pendingForMs();
+    if (pending > 0 && (room > 0 || this.buffer.length === 0 || holdLeft <= 0)) {
+      const carried = this.acks.take(MAX_CARRIED_ACKS)!;
+      const max = Math.min(100, room + carried.count);
+      if (max <= 0) return carried.ackWith((receipts) => this.client.ack(this.queue, receipts));
+      let claimed: ReceivedMessage[] = [];
+      await carried.ackWith(async (receipts) => {
+        claimed = await this.claim(max, 0, receipts);
+      });
+      this.accept(claimed);
+    } else if (pending === 0 && room > 0) {
+      this.acks.collector = null; // acks settle on their own while we wait for messages
+      this.accept(await this.claim(room, LONG_POLL_MS));
+    } else {
+      await this.slotOrAck(pending > 0 ? holdLeft : LONG_POLL_MS);
+    }
+  }
+
+  /** How many more messages may be held now (at most 100, the most one claim takes). */
+  private room(): number {
+    // At-most-once takes only what it can start now: a buffered message would already be gone from the queue.
+    const limit = this.spec.ackMode === 'auto' ? this.spec.concurrency : this.spec.prefetch;
+    return Math.min(100, limit - this.running - this.buffer.length - this.acks.outstanding);
+  }
+
+  private claim(max: number, waitMs: number, ack?: string[]): Promise<ReceivedMessage[]> {
+    const request = { consumer: this.spec.consumer, max, waitMs, signal: this.abort.signal };
+    return this.spec.ackMode === 'auto'
+      ? this.client.take(this.queue, request)
+      : this.client.receive(this.queue, { ...request, leaseMs: this.spec.leaseMs, ack });
+  }
+
+  private accept(messages: ReceivedMessage[]): void {
+    for (const m of messages) this.held.set(m.receipt || `${m.sequence}`, m);
+    this.buffer.push(...messages);
+    this.dispatch();
+  }
+
+  /** Held messages fill the prefetch: wait until a handler finishes or an ack is pending. */
+  private slotOrAck(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.slotFreed = null;
+        if (this.acks.collector) this.acks.collector = () => undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.slotFreed = finish;
+      if (this.acks.collector) this.acks.collector = finish;
+    });
   }
 
   /** Each free slot takes one message (or, exactly-once, a transaction's batch of them). */

@@ -14,7 +14,7 @@ import { bury, POLICY_DELAY_SQL } from '../dead-letter/bury.sql';
  * reaper's UPDATE waits and finds the message already settled.
  * $1 queue id, $2 seqs, $3 ids, $4 delivery numbers, $5 how many receipts.
  */
-const HELD = `
+export const HELD = `
 WITH r AS (SELECT * FROM unnest($2::bigint[], $3::uuid[], $4::int[]) AS r(seq, id, delivery)),
 held AS (
   SELECT m.seq, m.delivery_count, m.lease_id, m.attempts, l.consumer
@@ -29,7 +29,7 @@ held AS (
  * Whether every receipt was found. A scalar subquery, so it is an InitPlan evaluated once;
  * as a joined CTE it was re-counted for every row (100 × 100 tuples for a batch of 100).
  */
-const COMPLETE = `(SELECT count(*) FROM held) = $5`;
+export const COMPLETE = `(SELECT count(*) FROM held) = $5`;
 
 export const ACK_SQL = `${HELD}
 DELETE FROM mailroom_message m USING held

@@ -79,20 +79,19 @@ export class Settlement {
     const params = [queueId, ...receiptArrays(receipts), receipts.length, ...extra];
     const rows = await query<R>(manager ?? this.dataSource.manager, sql, params);
     if (rows.length > 0) return rows;
-    throw new LeaseLostError(await this.stale(queueId, receipts, manager));
+    throw new LeaseLostError(await staleReceipts(manager ?? this.dataSource.manager, queueId, receipts));
   }
+}
 
-  private async stale(queueId: number, receipts: Receipt[], manager?: EntityManager): Promise<string[]> {
-    const params = [queueId, ...receiptArrays(receipts)];
-    const rows = await query<{ seq: string; delivery_count: number }>(
-      manager ?? this.dataSource.manager,
-      LIVE_RECEIPTS_SQL,
-      params,
-    );
-    // A delivery is (sequence, delivery number): an old receipt of a redelivered message is stale, its new one live.
-    const live = new Set(rows.map((row) => `${row.seq}.${row.delivery_count}`));
-    const stale = receipts.filter((r) => !live.has(`${r.seq}.${r.delivery}`));
-    // Empty only if the deliveries changed again since the write: then none can be trusted.
-    return (stale.length > 0 ? stale : receipts).map((r) => encodeReceipt(r.seq, r.id, r.delivery));
-  }
+/** Failure path only: the receipts of `receipts` that no longer name a live delivery. */
+export async function staleReceipts(manager: EntityManager, queueId: number, receipts: Receipt[]): Promise<string[]> {
+  const rows = await query<{ seq: string; delivery_count: number }>(manager, LIVE_RECEIPTS_SQL, [
+    queueId,
+    ...receiptArrays(receipts),
+  ]);
+  // A delivery is (sequence, delivery number): an old receipt of a redelivered message is stale, its new one live.
+  const live = new Set(rows.map((row) => `${row.seq}.${row.delivery_count}`));
+  const stale = receipts.filter((r) => !live.has(`${r.seq}.${r.delivery}`));
+  // Empty only if the deliveries changed again since the write: then none can be trusted.
+  return (stale.length > 0 ? stale : receipts).map((r) => encodeReceipt(r.seq, r.id, r.delivery));
 }
