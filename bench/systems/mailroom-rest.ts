@@ -35,7 +35,7 @@ export const mailroomRestSystem: BenchSystem = {
     settings:
       'broker = createBrokerApp in a child process (bench/broker.ts: 127.0.0.1, ephemeral port, DATABASE_URL on the run schema, default Mailroom options); ' +
       'POST /v1/queues/bench/messages (single, or { messages } batch); consumers: `concurrency` loops of POST ' +
-      `receive { max: batch, waitMs: ${WAIT_MS} } then POST ack per batch`,
+      `receive { max: batch, waitMs: ${WAIT_MS}, ack: <the previous batch's receipts> } (one call per batch)`,
   }),
   probe: async () => {
     if (!existsSync(APP_FACTORY)) return 'the broker app (src/app.factory.ts) is not there yet';
@@ -68,15 +68,20 @@ async function openRest(run: RunInfo): Promise<QueueUnderTest> {
     await broker.stop();
     throw error;
   }
-  const source: PullSource<Delivery> = {
-    receive: async (signal) => {
-      const request = { consumer: 'bench', max: run.settings.batch, waitMs: WAIT_MS };
-      const reply = await call<{ messages: Delivery[] }>('POST', '/receive', request, signal).catch((error) => {
+  const receive = async (done: Delivery[], signal: AbortSignal) => {
+    const request = { consumer: 'bench', max: run.settings.batch, waitMs: WAIT_MS };
+    const ack = done.length > 0 ? { ack: done.map((d) => d.receipt) } : {};
+    const reply = await call<{ messages: Delivery[] }>('POST', '/receive', { ...request, ...ack }, signal).catch(
+      (error) => {
         if (signal.aborted) return { messages: [] };
         throw error;
-      });
-      return reply.messages;
-    },
+      },
+    );
+    return reply.messages;
+  };
+  const source: PullSource<Delivery> = {
+    receive: (signal) => receive([], signal),
+    settleAndReceive: (done, signal) => receive(done, signal),
     body: (d) => d.body,
     settle: async (deliveries) => {
       await call('POST', '/ack', { receipts: deliveries.map((d) => d.receipt) });

@@ -24,7 +24,8 @@ export const mailroomSystem: BenchSystem = {
     version: projectVersion(),
     settings:
       'TypeORM DataSource (pg pool max 10, the default); send/sendBatch; consumers: `concurrency` loops of ' +
-      `receive({ consumer: '${CONSUMER}', max: batch, waitMs: ${WAIT_MS} }) then one ack per batch; queue defaults`,
+      `receive({ consumer: '${CONSUMER}', max: batch, waitMs: ${WAIT_MS}, ack: <the previous batch's receipts> }) ` +
+      '(the ack rides on the next receive: one statement per batch); queue defaults',
   }),
   probe: async () => null,
   open: (run) => openMailroom(run),
@@ -46,6 +47,14 @@ async function openMailroom(run: RunInfo): Promise<QueueUnderTest> {
   const { concurrency, batch } = run.settings;
   const source: PullSource<ReceivedMessage<BenchBody>> = {
     receive: (signal) => client.receive<BenchBody>(QUEUE, { consumer: CONSUMER, max: batch, waitMs: WAIT_MS, signal }),
+    settleAndReceive: (done, signal) =>
+      client.receive<BenchBody>(QUEUE, {
+        consumer: CONSUMER,
+        max: batch,
+        waitMs: WAIT_MS,
+        signal,
+        ack: done.map((m) => m.receipt),
+      }),
     body: (m) => m.body,
     settle: async (messages) => {
       await client.ack(

@@ -198,6 +198,18 @@ describe('ack, nack, extend', () => {
     expect((await broker.call('POST', `/v1/queues/${queue}/ack`, live)).body).toEqual({ acked: 2 });
   });
 
+  it('acks with the next receive: { ack } settles the batch and claims more in one call, or 409 and neither', async () => {
+    const queue = await queueWith(1, 2, 3, 4);
+    const first = await receive(queue, { max: 2 });
+    const next = await receive(queue, { max: 2, ack: first.map((m) => m.receipt) });
+    expect(next.map((m) => m.body)).toEqual([3, 4]);
+    expect(await statsOf(broker, queue)).toMatchObject({ available: 0, inFlight: 2 });
+    const stale = await broker.call('POST', `/v1/queues/${queue}/receive`, { ack: [first[0].receipt] });
+    expect(stale).toMatchObject({ status: 409, body: { error: { code: 'lease_lost', receipts: [first[0].receipt] } } });
+    expect(await receive(queue, { ack: next.map((m) => m.receipt) })).toEqual([]);
+    expect(await statsOf(broker, queue)).toMatchObject({ available: 0, inFlight: 0 });
+  });
+
   it('rejects a receipt whose lease expired with 409 lease_lost; the message is delivered again', async () => {
     const queue = await queueWith('expiring');
     const [message] = await receive(queue, { leaseMs: 200 });
@@ -231,6 +243,8 @@ describe('bad input is a 400 naming the field, and changes nothing', () => {
     ['receive', { consumer: 'no spaces' }, 'consumer'],
     ['receive', { maxMessages: 5 }, 'maxMessages'],
     ['receive', [], 'body'],
+    ['receive', { ack: 'abc' }, 'ack'],
+    ['receive', { ack: ['not-a-receipt'] }, 'ack[0]'],
     ['ack', {}, 'receipts'],
     ['ack', { receipts: 5 }, 'receipts'],
     ['ack', { receipts: [] }, 'receipts'],
