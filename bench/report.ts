@@ -89,8 +89,11 @@ export async function renderResults(report: Report): Promise<string> {
     ...workloads.map((w) => `- **${w.id}**: ${w.title}.`),
     '',
     `Bodies are ~${BODY_BYTES}-byte JSON objects. Handlers: ${args.concurrency} concurrent, no-op, acked after they return; ` +
-      `pull clients claim up to ${args.batch} per call. W4: ${args.latencyCount} sends started ${args.spacingMs} ms apart, ` +
-      'latency from just before the send call to the start of the handler, in the same process. Producer workloads (W1, W2, ' +
+      `pull clients claim up to ${args.batch} per call. W4: ${args.latencyCount} sends started ${args.spacingMs} ms apart ` +
+      `after ${args.latencyWarmup} warm-up sends at the same pace (delivered and verified, not sampled, so no system's ` +
+      'first statements and connections are its p99), latency from just before the send call to the start of the ' +
+      'handler, in the same process. W3m: W3 through the REST broker, its RSS read from /proc every 200 ms; the peak ' +
+      'is the figure, the throughput beside it. Producer workloads (W1, W2, ' +
       'W2c) are verified by draining the queue afterwards (untimed); W3 preloads with 1,000-message batches (untimed), ' +
       'CHECKPOINTs, then times consumption until every message was handled and the system reports nothing pending. ' +
       'Each run uses a fresh schema (Postgres systems) or queue (RabbitMQ) and is followed by a CHECKPOINT. All systems ' +
@@ -109,7 +112,7 @@ export async function renderResults(report: Report): Promise<string> {
     '',
     '| workload | system | run | n | load | outcome | figure | check |',
     '|---|---|---:|---:|---:|---|---:|---|',
-    ...runs.map(runLine),
+    ...runs.map((r) => runLine(r, workloads.find((w) => w.id === r.workload)!.unit)),
     '',
     ...(report.hotpath ? ['## Mailroom hot path (measured)', '', report.hotpath, ''] : []),
     keptNotes(args.out),
@@ -144,7 +147,7 @@ function tableRows(workloads: Workload[], runs: RunRecord[]): Row[] {
         cell: cell(w.id, (m) => m.percentiles![p], 2),
       }));
     }
-    return [{ label: w.id, unit: 'msg/s', lowerIsBetter: false, cell: cell(w.id, (m) => m.value, 0) }];
+    return [{ label: w.id, unit: w.unit, lowerIsBetter: w.unit === 'MiB', cell: cell(w.id, (m) => m.value, 0) }];
   });
 }
 
@@ -209,13 +212,13 @@ function check(r: RunRecord): string {
   return `${v.delivered}/${v.expected} delivered, ${v.duplicates} duplicates, ${v.foreign} foreign, ${v.pending} pending`;
 }
 
-function runLine(r: RunRecord): string {
+function runLine(r: RunRecord, unit: string): string {
   const m = r.measured;
   const figure = !m
     ? '—'
     : m.percentiles
       ? `${m.percentiles.p50.toFixed(2)} / ${m.percentiles.p95.toFixed(2)} / ${m.percentiles.p99.toFixed(2)} ms`
-      : `${Math.round(m.value)} msg/s`;
+      : `${Math.round(m.value)} ${unit}${m.note ? ` (${m.note})` : ''}`;
   return `| ${r.workload} | ${r.system} | ${r.run} | ${r.n} | ${r.load.toFixed(2)} | ${r.outcome} | ${figure} | ${m ? check(r) : (r.reason ?? '')} |`;
 }
 

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
 }
 
 async function runOnce(system: BenchSystem, workload: Workload, run: number, args: BenchArgs): Promise<RunRecord> {
-  const n = args.nFor[workload.id.toUpperCase()] ?? args.n;
+  const n = args.nFor[workload.id.toUpperCase()] ?? workload.defaultN ?? args.n;
   const tag = `${workload.id.toLowerCase()}_r${run}`;
   const errors: string[] = [];
   const base = { system: system.id, workload: workload.id, run, n, errors, load: loadavg()[0] };
@@ -93,7 +93,7 @@ async function runOnce(system: BenchSystem, workload: Workload, run: number, arg
       n,
       settings: { concurrency: args.concurrency, batch: args.batch },
       timeoutMs: args.timeoutMs,
-      latency: { count: args.latencyCount, spacingMs: args.spacingMs },
+      latency: { count: args.latencyCount, warmup: args.latencyWarmup, spacingMs: args.spacingMs },
     };
     const measured = await workload.run(queue, ctx);
     const v = measured.verification;
@@ -109,6 +109,10 @@ async function runOnce(system: BenchSystem, workload: Workload, run: number, arg
   }
 }
 
+function workload(id: string): Workload {
+  return WORKLOADS.find((w) => w.id === id)!;
+}
+
 function describeRun(r: RunRecord): string {
   const head = `${r.workload} run ${r.run} ${r.system.padEnd(16)}`;
   if (!r.measured) return `${head} ${r.outcome.toUpperCase()}: ${r.reason}`;
@@ -116,7 +120,7 @@ function describeRun(r: RunRecord): string {
   const v = m.verification;
   const figure = m.percentiles
     ? `p50 ${m.percentiles.p50.toFixed(2)} ms  p95 ${m.percentiles.p95.toFixed(2)}  p99 ${m.percentiles.p99.toFixed(2)}`
-    : `${Math.round(m.value)} msg/s`;
+    : `${Math.round(m.value)} ${workload(r.workload).unit}${m.note ? ` (${m.note})` : ''}`;
   const check = `${v.delivered}/${v.expected} delivered, ${v.duplicates} dup, ${v.pending} pending`;
   const errors = r.errors.length ? `, ${r.errors.length} client errors (${r.errors[0]})` : '';
   return `${head} ${figure}  [${r.outcome}: ${check}${errors}]`;

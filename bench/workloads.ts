@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DeliveryTracker, makeBodies, makeBody, now } from './lib/body';
 import { checkpoint } from './lib/pg';
 import { lanes, percentile, sleep, until, within } from './lib/timing';
@@ -9,7 +10,7 @@ export interface WorkloadContext {
   settings: BenchSettings;
   /** Bound on each phase of a run (ms). */
   timeoutMs: number;
-  latency: { count: number; spacingMs: number };
+  latency: { count: number; warmup: number; spacingMs: number };
 }
 
 export interface Verification {
@@ -21,8 +22,10 @@ export interface Verification {
 }
 
 export interface Measured {
-  /** msg/s for throughput workloads; ms for W4 (p50, with p95/p99 beside it). */
+  /** msg/s for throughput workloads; ms for W4 (p50, with p95/p99 beside it); MiB for W3m. */
   value: number;
+  /** A second figure shown with the run (W3m: its throughput). */
+  note?: string;
   percentiles?: { p50: number; p95: number; p99: number };
   verification: Verification;
 }
@@ -33,9 +36,11 @@ export class NotAvailable extends Error {}
 export interface Workload {
   id: string;
   title: string;
-  unit: 'msg/s' | 'ms';
+  unit: 'msg/s' | 'ms' | 'MiB';
   /** Only these systems run it (W5: Mailroom only). */
   only?: string[];
+  /** Its N when no --n-<id> is given (else --n). */
+  defaultN?: number;
   run(queue: QueueUnderTest, ctx: WorkloadContext): Promise<Measured>;
 }
 
@@ -80,6 +85,14 @@ export const WORKLOADS: Workload[] = [
     title: 'latency: idle consumer, sends spaced apart, send to handler start',
     unit: 'ms',
     run: latency,
+  },
+  {
+    id: 'W3m',
+    title: "memory: W3 through the REST broker with N = 200,000; the broker process's peak RSS",
+    unit: 'MiB',
+    only: ['mailroom-rest'],
+    defaultN: 200_000,
+    run: brokerMemory,
   },
   {
     id: 'W5',
@@ -151,10 +164,14 @@ async function verify(q: QueueUnderTest, tracker: DeliveryTracker): Promise<Veri
   };
 }
 
-/** W4: an idle consumer; `count` sends started `spacingMs` apart; send call to handler start. */
+/**
+ * W4: an idle consumer; `warmup` + `count` sends started `spacingMs` apart; send call to handler
+ * start of the last `count` (the warm-up sends are delivered and verified, not sampled).
+ */
 async function latency(q: QueueUnderTest, ctx: WorkloadContext): Promise<Measured> {
-  const { count, spacingMs } = ctx.latency;
-  const tracker = new DeliveryTracker(ctx.tag, count);
+  const { count, warmup, spacingMs } = ctx.latency;
+  const total = warmup + count;
+  const tracker = new DeliveryTracker(ctx.tag, total);
   const samples: number[] = [];
   const consumer = await q.consume({
     onMessage: (body) => {
@@ -166,13 +183,13 @@ async function latency(q: QueueUnderTest, ctx: WorkloadContext): Promise<Measure
     await sleep(500); // let every handler reach its idle wait
     const sends: Promise<void>[] = [];
     const started = now();
-    for (let i = 0; i < count; i += 1) {
+    for (let i = 0; i < total; i += 1) {
       const due = started + i * spacingMs;
       if (due > now()) await sleep(due - now());
-      sends.push(q.send(makeBody(ctx.tag, i, now())));
+      sends.push(q.send(makeBody(ctx.tag, i, i < warmup ? 0 : now())));
     }
     await within(ctx.timeoutMs, 'latency sends', Promise.all(sends));
-    await within(ctx.timeoutMs, `handling ${count} messages`, tracker.reached());
+    await within(ctx.timeoutMs, `handling ${total} messages`, tracker.reached());
     await until(async () => (await q.pending()) === 0, ctx.timeoutMs, 'nothing pending');
   } finally {
     await within(ctx.timeoutMs, 'stopping the consumer', consumer.stop());
@@ -183,4 +200,23 @@ async function latency(q: QueueUnderTest, ctx: WorkloadContext): Promise<Measure
     percentiles: { p50: p(50), p95: p(95), p99: p(99) },
     verification: await verify(q, tracker),
   };
+}
+
+/** W3m: W3 through a system with its own server process, sampling that process's RSS every 200 ms. */
+async function brokerMemory(q: QueueUnderTest, ctx: WorkloadContext): Promise<Measured> {
+  const pid = q.serverPid?.();
+  if (!pid) throw new NotAvailable('not available: the system runs no server process of ours');
+  let peak = 0;
+  const sample = () => {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    peak = Math.max(peak, Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+  };
+  const sampler = setInterval(sample, 200);
+  try {
+    const consumed = await consumeAll(q, ctx, (options) => q.consume(options));
+    sample();
+    return { ...consumed, value: peak, note: `${Math.round(consumed.value)} msg/s` };
+  } finally {
+    clearInterval(sampler);
+  }
 }

@@ -70,7 +70,9 @@ async function startHandlers(dataSource: DataSource, run: RunInfo, options: Cons
   const { concurrency, batch } = run.settings;
   const mode = exactlyOnce
     ? ({ mode: 'exactly-once', transactionBatch: Math.max(1, Math.min(batch, 50)) } as const)
-    : ({ prefetch: Number(process.env.PREFETCH ?? Math.max(concurrency, Math.min(100, concurrency * batch))) } as const);
+    : ({
+        prefetch: Number(process.env.PREFETCH ?? Math.max(concurrency, Math.min(100, concurrency * batch))),
+      } as const);
 
   @Injectable()
   class BenchHandler {

@@ -91,6 +91,7 @@ async function openRest(run: RunInfo): Promise<QueueUnderTest> {
     send: async (body) => void (await call('POST', '/messages', { body })),
     sendBatch: async (bodies) => void (await call('POST', '/messages', { messages: bodies.map((body) => ({ body })) })),
     consume: async (options) => startPullLoop(source, run.settings.concurrency, options, run.onError),
+    serverPid: () => broker.pid,
     pending: async () => {
       const { stats } = await call<{ stats: Record<string, number> }>('GET', '');
       return stats.available + stats.inFlight + stats.delayed + stats.exhausted;
@@ -103,7 +104,7 @@ async function openRest(run: RunInfo): Promise<QueueUnderTest> {
 }
 
 /** Starts bench/broker.ts and waits for its `LISTENING <port>` line. */
-async function startBroker(databaseUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function startBroker(databaseUrl: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, [BROKER], {
     env: { ...process.env, DATABASE_URL: databaseUrl, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -129,7 +130,7 @@ async function startBroker(databaseUrl: string): Promise<{ url: string; stop(): 
   });
   try {
     const listening = await within(30_000, 'broker start', port);
-    return { url: `http://127.0.0.1:${listening}`, stop };
+    return { url: `http://127.0.0.1:${listening}`, pid: child.pid!, stop };
   } catch (error) {
     await stop();
     throw error;

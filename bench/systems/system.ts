@@ -58,6 +58,8 @@ export interface QueueUnderTest {
    * system has such a mode; the W5 workload then reports "not available".
    */
   consumeExactlyOnce?(options: ConsumeOptions): Promise<Consumer>;
+  /** The server process the system runs in, where it is one of ours (W3m samples its memory). */
+  serverPid?(): number;
   /** Messages not yet settled (waiting, delayed or in flight), read from the system itself. */
   pending(): Promise<number>;
   /** Drops the run's queue or schema and closes every connection. */
