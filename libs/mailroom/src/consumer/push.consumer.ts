@@ -63,7 +63,7 @@ export class PushConsumer {
     if (this.extender) clearInterval(this.extender);
     await this.loop;
     const deadline = Date.now() + this.spec.shutdownTimeoutMs;
-    while (this.running > 0 && Date.now() < deadline) await this.nextSlot(Math.min(100, deadline - Date.now()));
+    while (this.running > 0 && Date.now() < deadline) await this.slotOrAck(Math.min(100, deadline - Date.now()));
     await this.acks.flush();
     const started = [...this.held.values()].filter((m) => !this.buffer.includes(m));
     if (started.length > 0) {
@@ -143,7 +143,7 @@ export class PushConsumer {
     this.dispatch();
   }
 
-  /** Held messages fill the prefetch: wait until a handler finishes or an ack is pending. */
+  /** Waits until a handler finishes or (while the claim loop collects acks) an ack is pending, or `ms`. */
   private slotOrAck(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const finish = () => {
@@ -187,16 +187,5 @@ export class PushConsumer {
         receipts = receipts.filter((r) => !stale.has(r));
       }
     }
-  }
-
-  private nextSlot(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.slotFreed = done;
-    });
   }
 }
