@@ -69,7 +69,7 @@ async function openPush(run: RunInfo): Promise<QueueUnderTest> {
 async function startHandlers(dataSource: DataSource, run: RunInfo, options: ConsumeOptions, exactlyOnce: boolean) {
   const { concurrency, batch } = run.settings;
   const mode = exactlyOnce
-    ? ({ mode: 'exactly-once', transactionBatch: Math.max(1, Math.min(batch, 50)) } as const)
+    ? ({ mode: 'exactly-once', transactionBatch: 50 } as const)
     : ({
         prefetch: Number(process.env.PREFETCH ?? Math.max(concurrency, Math.min(100, concurrency * batch))),
       } as const);

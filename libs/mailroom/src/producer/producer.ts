@@ -86,18 +86,18 @@ export class Producer {
     stamp: ProducerStamp | null,
   ): Promise<SendResult[]> {
     const { unique, firstOf } = dedupeWithinBatch(encoded);
-    const rows = await query<{ queue_id: number; id: string | null; seq: string | null }>(
+    const rows = await query<{ queue_id: number; seqs: string }>(
       manager ?? this.dataSource.manager,
       SEND_SQL,
       [
         queue,
         unique.map((m) => m.id),
-        unique.map((m) => m.body),
-        unique.map((m) => m.headers),
-        unique.map((m) => m.groupKey),
-        unique.map((m) => m.delayMs),
-        unique.map((m) => m.clientId),
-        unique.map((m) => m.ttlMs),
+        `[${unique.map((m) => m.body).join(',')}]`,
+        unlessAll(unique, (m) => m.headers, '{}'),
+        unlessAll(unique, (m) => m.groupKey, null),
+        unlessAll(unique, (m) => m.delayMs, 0),
+        unlessAll(unique, (m) => m.clientId, false),
+        unlessAll(unique, (m) => m.ttlMs, null),
         stamp?.id ?? null,
         stamp?.epoch ?? null,
         stamp ? stamp.sequence + encoded.length - 1 : null,
@@ -108,7 +108,8 @@ export class Producer {
       if (stamp) await this.explainRefusal(stamp, manager);
       return this.queues.explainMissing(queue, manager);
     }
-    const stored = new Map(rows.filter((r) => r.id !== null).map((r) => [r.id!, Number(r.seq)]));
+    const stored = new Map<string, number>();
+    rows[0].seqs.split(',').forEach((seq, k) => seq && stored.set(unique[k].id, Number(seq)));
     const duplicates = await this.findDuplicates(rows[0].queue_id, unique, stored, manager);
     return encoded.map((m, i) => {
       const sequence = stored.get(m.id);
@@ -164,4 +165,10 @@ function producerMessageId(stamp: ProducerStamp, offset: number): string {
   hash[8] = (hash[8] & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The column of `field` over `messages`, or null when every value is `byDefault` (SEND_SQL fills it in). */
+function unlessAll<V>(messages: EncodedMessage[], field: (m: EncodedMessage) => V, byDefault: V): V[] | null {
+  const values = messages.map(field);
+  return values.every((v) => v === byDefault) ? null : values;
 }
