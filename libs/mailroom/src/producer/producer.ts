@@ -91,7 +91,7 @@ export class Producer {
       SEND_SQL,
       [
         queue,
-        unique.map((m) => m.id),
+        unique.map((m) => m.id).join(','),
         `[${unique.map((m) => m.body).join(',')}]`,
         unlessAll(unique, (m) => m.headers, '{}'),
         unlessAll(unique, (m) => m.groupKey, null),

@@ -17,8 +17,9 @@ import { MESSAGE_CHANNEL } from '../database/channels';
  *   re-initialisation and re-checks the epoch, so a zombie instance is fenced and stores
  *   nothing. Its messages' ids derive from (id, epoch, sequence) for the dedup register.
  * - The wake-up NOTIFY is part of the statement and is delivered on commit only.
- * - Shaped for batches of 1,000 (W2, bench/RESULTS.md): the bodies come as one JSON array
- *   ($3, no per-element escaping on either side); a column whose every value is its default
+ * - Shaped for batches of 1,000 (W2, bench/RESULTS.md): the ids come as one comma-separated
+ *   string ($2) and the bodies as one JSON array ($3), with no per-element array quoting
+ *   on either side; a column whose every value is its default
  *   ($4 headers, $5 group keys, $6 delays, $7 client-id flags, $8 ttls) may be NULL; the
  *   answer is one row whose `seqs` lists each input's sequence, in input order, empty for
  *   one not stored (a duplicate), instead of a row per message.
@@ -37,8 +38,9 @@ q AS (
 input AS MATERIALIZED (
   SELECT i.id, i.body, coalesce(i.headers, '{}') AS headers, i.group_key, coalesce(i.delay_ms, 0) AS delay_ms,
          coalesce(i.client_id, false) AS client_id, i.ttl_ms, i.ord, nextval('mailroom_message_seq') AS seq
-    FROM ROWS FROM (unnest($2::uuid[]), jsonb_array_elements($3::jsonb), unnest($4::jsonb[]), unnest($5::text[]),
-                    unnest($6::int[]), unnest($7::bool[]), unnest($8::bigint[])) WITH ORDINALITY
+    FROM ROWS FROM (unnest(string_to_array($2, ',')::uuid[]), jsonb_array_elements($3::jsonb),
+                    unnest($4::jsonb[]), unnest($5::text[]), unnest($6::int[]), unnest($7::bool[]),
+                    unnest($8::bigint[])) WITH ORDINALITY
          AS i(id, body, headers, group_key, delay_ms, client_id, ttl_ms, ord)
    WHERE EXISTS (SELECT 1 FROM q)
    ORDER BY i.ord
