@@ -141,4 +141,35 @@ describe('inbox clean-up', () => {
     );
     expect(rows.map((r) => r.message_id)).toEqual(['inside-fresh', 'inside-just']);
   });
+  it('holds at most `prefetch` messages when each transaction takes a batch of them', async () => {
+    @Injectable()
+    class Slow {
+      @OnMessage('eo-prefetch', {
+        mode: 'exactly-once',
+        consumer: 'slow',
+        concurrency: 2,
+        transactionBatch: 5,
+        prefetch: 10,
+      })
+      async handle() {
+        await sleep(10);
+      }
+    }
+    const app = await startNestApp(db.url, [Slow]);
+    const client = app.get(MailroomClient);
+    await client.sendBatch(
+      'eo-prefetch',
+      Array.from({ length: 60 }, (_, n) => ({ body: n })),
+    );
+    let peak = 0;
+    for (;;) {
+      const { stats } = await client.getQueue('eo-prefetch');
+      peak = Math.max(peak, stats.inFlight);
+      if (stats.available + stats.inFlight === 0) break;
+      await sleep(5);
+    }
+    expect(peak).toBeGreaterThan(5);
+    expect(peak).toBeLessThanOrEqual(10);
+    await app.close();
+  });
 });

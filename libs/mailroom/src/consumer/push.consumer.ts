@@ -127,7 +127,8 @@ export class PushConsumer {
   private room(): number {
     // At-most-once takes only what it can start now: a buffered message would already be gone from the queue.
     const limit = this.spec.ackMode === 'auto' ? this.spec.concurrency : this.spec.prefetch;
-    return Math.min(100, limit - this.running - this.buffer.length - this.acks.outstanding);
+    // `held` counts messages, running or waiting (`running` counts calls: a transaction batch is one).
+    return Math.min(100, limit - this.held.size - this.acks.outstanding);
   }
 
   private claim(max: number, waitMs: number, ack?: string[]): Promise<ReceivedMessage[]> {
