@@ -17,7 +17,7 @@ import {
 } from '../message/message';
 import type { QueueService } from '../queue/queue.service';
 import { GroupCommit } from './group-commit';
-import { DUPLICATES_SQL, SEND_SQL } from './send.sql';
+import { DUPLICATES_SQL, SEND_ONE_SQL, SEND_SQL } from './send.sql';
 
 /** An idempotent producer's stamp on a send: the batch's messages take sequence, sequence + 1, … */
 export interface ProducerStamp {
@@ -86,24 +86,8 @@ export class Producer {
     stamp: ProducerStamp | null,
   ): Promise<SendResult[]> {
     const { unique, firstOf } = dedupeWithinBatch(encoded);
-    const rows = await query<{ queue_id: number; seqs: string }>(
-      manager ?? this.dataSource.manager,
-      SEND_SQL,
-      [
-        queue,
-        unique.map((m) => m.id).join(','),
-        `[${unique.map((m) => m.body).join(',')}]`,
-        unlessAll(unique, (m) => m.headers, '{}'),
-        unlessAll(unique, (m) => m.groupKey, null),
-        unlessAll(unique, (m) => m.delayMs, 0),
-        unlessAll(unique, (m) => m.clientId, false),
-        unlessAll(unique, (m) => m.ttlMs, null),
-        stamp?.id ?? null,
-        stamp?.epoch ?? null,
-        stamp ? stamp.sequence + encoded.length - 1 : null,
-        stamp?.sequence ?? null,
-      ],
-    );
+    const [sql, params] = statementFor(queue, unique, encoded.length, stamp);
+    const rows = await query<{ queue_id: number; seqs: string }>(manager ?? this.dataSource.manager, sql, params);
     if (rows.length === 0) {
       if (stamp) await this.explainRefusal(stamp, manager);
       return this.queues.explainMissing(queue, manager);
@@ -165,6 +149,36 @@ function producerMessageId(stamp: ProducerStamp, offset: number): string {
   hash[8] = (hash[8] & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** SEND_ONE_SQL for a lone message with a generated id and no stamp; SEND_SQL for everything else. */
+function statementFor(
+  queue: string,
+  unique: EncodedMessage[],
+  sent: number,
+  stamp: ProducerStamp | null,
+): [string, unknown[]] {
+  const [lone] = unique;
+  if (unique.length === 1 && !lone.clientId && !stamp) {
+    return [SEND_ONE_SQL, [queue, lone.id, lone.body, lone.headers, lone.groupKey, lone.delayMs, lone.ttlMs]];
+  }
+  return [
+    SEND_SQL,
+    [
+      queue,
+      unique.map((m) => m.id).join(','),
+      `[${unique.map((m) => m.body).join(',')}]`,
+      unlessAll(unique, (m) => m.headers, '{}'),
+      unlessAll(unique, (m) => m.groupKey, null),
+      unlessAll(unique, (m) => m.delayMs, 0),
+      unlessAll(unique, (m) => m.clientId, false),
+      unlessAll(unique, (m) => m.ttlMs, null),
+      stamp?.id ?? null,
+      stamp?.epoch ?? null,
+      stamp ? stamp.sequence + sent - 1 : null,
+      stamp?.sequence ?? null,
+    ],
+  ];
 }
 
 /** The column of `field` over `messages`, or null when every value is `byDefault` (SEND_SQL fills it in). */
