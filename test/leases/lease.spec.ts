@@ -161,4 +161,25 @@ describe('leases', () => {
     expect(rows.map((r: { attempts: number }) => r.attempts)).toEqual([1, 1]);
     await Promise.all(nodes.map((n) => n.close()));
   });
+  it('renews the lease on a claim that takes messages, and on an empty one only past half its time', async () => {
+    await client.createQueue('renewal');
+    const lease = async () =>
+      (
+        await db.dataSource.query(
+          `SELECT xmin::text AS version, expires_at FROM mailroom_lease WHERE consumer = 'renewer' AND state = 'active'`,
+        )
+      )[0] as { version: string; expires_at: Date };
+    expect(await client.receive('renewal', { consumer: 'renewer', leaseMs: 1_000 })).toEqual([]);
+    const opened = await lease();
+    expect(await client.receive('renewal', { consumer: 'renewer', leaseMs: 1_000 })).toEqual([]);
+    expect(await lease()).toEqual(opened); // not even a row version: the empty claim wrote nothing
+    await sleep(600);
+    expect(await client.receive('renewal', { consumer: 'renewer', leaseMs: 1_000 })).toEqual([]);
+    const renewed = await lease();
+    expect(renewed.expires_at.getTime()).toBeGreaterThan(opened.expires_at.getTime());
+    await client.send('renewal', 'm');
+    const [m] = await client.receive('renewal', { consumer: 'renewer', leaseMs: 5_000 });
+    expect((await lease()).expires_at.getTime()).toBeGreaterThan(renewed.expires_at.getTime());
+    expect(m.leaseExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 4_000);
+  });
 });

@@ -41,39 +41,52 @@ import { COMPLETE, HELD } from './settle.sql';
 const MESSAGE_COLUMNS = 'm.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count';
 
 /**
- * Claim (at-least-once): renew the session's lease to now + `leaseMs` ms and take up to
- * `max` deliverable messages into it, in one statement. The lease row is updated first:
- * its row lock conflicts with the reaper's SELECT ... FOR UPDATE, so a lease cannot
- * expire while messages are put into it; if it already expired (or was released) `l` is
- * empty and the session opens a new lease. Without this, messages could land in a dead
- * lease and never return. `only` further conditions the claim (not the renewal).
+ * Claim (at-least-once): take up to `max` deliverable messages into the session's lease,
+ * renewing it to now + `leaseMs` ms, in one statement.
+ *
+ * - The lease row is updated (and so locked) before any message is put into it: the lock
+ *   conflicts with the reaper's SELECT ... FOR UPDATE, so a lease cannot expire while
+ *   messages land in it; if it expired (or was released) meanwhile, `l` is empty, nothing
+ *   is claimed, and the session opens a new lease. Without this, messages could land in a
+ *   dead lease and never return.
+ * - A claim that finds nothing writes nothing unless the lease is past half its time: an
+ *   idle consumer's polls and wake-ups (ten pull loops woken by one message, say) are then
+ *   read-only, with no WAL and no commit flush, instead of one renewal each. A live lease
+ *   is still renewed by any receive in its second half.
+ * - `only` further conditions the claim (not the renewal).
+ * `lease` is the row as the statement's snapshot saw it; `l` the renewal, if any.
  */
 const claimInto = (p: { lease: string; max: string; leaseMs: string; only?: string }) => `
+lease AS (
+  SELECT id, queue_id, expires_at FROM mailroom_lease WHERE id = ${p.lease} AND state = 'active' AND expires_at > now()
+),
+q AS (
+  SELECT q.id, q.max_deliveries, q.ordering FROM mailroom_queue q JOIN lease ON q.id = lease.queue_id WHERE q.state = 'active'
+),
+${deliverable(p.max)},
 l AS (
   UPDATE mailroom_lease
      SET expires_at = greatest(expires_at, now() + ${p.leaseMs} * interval '1 millisecond')
    WHERE id = ${p.lease} AND state = 'active' AND expires_at > now()
-  RETURNING id, queue_id, expires_at
+     AND (EXISTS (SELECT 1 FROM candidates) OR expires_at < now() + ${p.leaseMs} / 2 * interval '1 millisecond')
+  RETURNING expires_at
 ),
-q AS (
-  SELECT q.id, q.max_deliveries, q.ordering FROM mailroom_queue q JOIN l ON q.id = l.queue_id WHERE q.state = 'active'
-),
-${deliverable(p.max)},
 claimed AS (
   UPDATE mailroom_message m
      SET lease_id = ${p.lease}, delivery_count = m.delivery_count + 1
     FROM candidates c
-   WHERE m.seq = c.seq${p.only ? ` AND ${p.only}` : ''}
+   WHERE m.seq = c.seq AND EXISTS (SELECT 1 FROM l)${p.only ? ` AND ${p.only}` : ''}
   RETURNING ${MESSAGE_COLUMNS}
 )`;
 
 /**
  * $1 lease, $2 max, $3 lease ms. Returns one row with null seq when the lease is live but
- * nothing was deliverable, none when the lease is gone.
+ * nothing was claimed, none when the lease is gone.
  */
 export const CLAIM_SQL = `
 WITH ${claimInto({ lease: '$1', max: '$2', leaseMs: '$3' })}
-SELECT l.expires_at, c.* FROM l LEFT JOIN claimed c ON true`;
+SELECT coalesce((SELECT expires_at FROM l), lease.expires_at) AS expires_at, c.*
+  FROM lease LEFT JOIN claimed c ON true`;
 
 /**
  * Receive with `ack`: ack the receipts ($1 queue, $2-$4 receipts, $5 how many; exactly
@@ -81,17 +94,18 @@ SELECT l.expires_at, c.* FROM l LEFT JOIN claimed c ON true`;
  * round trip and one commit instead of two: a consumer that acks a batch and asks for the
  * next one spends half the statements. The claim happens only if every receipt was live,
  * so a stale receipt leaves nothing claimed and nothing acked (`acked` false: the caller
- * raises LeaseLostError). Lock order is the reaper's, lease row then messages: `l` is
- * scanned first, and `held` (FOR UPDATE of the acked messages) is first evaluated by
- * `claimed`'s condition; the other order could deadlock with a reaper expiring the lease.
+ * raises LeaseLostError). `held` (FOR UPDATE of the acked messages, which are in the
+ * lease) is first evaluated by `claimed`'s condition, after `l` took the lease row: the
+ * reaper's order, lease row then its messages; the other order could deadlock with a
+ * reaper expiring the lease. (`candidates`, locked before `l`, are in no lease.)
  */
 export const ACK_AND_CLAIM_SQL = `${HELD},
 ${claimInto({ lease: '$6', max: '$7', leaseMs: '$8', only: COMPLETE })},
 acked AS (
   DELETE FROM mailroom_message m USING held WHERE ${COMPLETE} AND m.seq = held.seq RETURNING m.seq
 )
-SELECT ${COMPLETE} AS acked, l.expires_at, c.*
-  FROM (SELECT) AS one LEFT JOIN l ON true LEFT JOIN claimed c ON true`;
+SELECT ${COMPLETE} AS acked, coalesce((SELECT expires_at FROM l), lease.expires_at) AS expires_at, c.*
+  FROM (SELECT) AS one LEFT JOIN lease ON true LEFT JOIN claimed c ON true`;
 
 /**
  * Take (at-most-once): claim and delete in one statement; the handler runs afterwards,
