@@ -24,7 +24,8 @@ export const mailroomPushSystem: BenchSystem = {
     version: projectVersion(),
     settings:
       'producer: MailroomClient send/sendBatch; consumer: Nest application context with MailroomModule.forRoot({ dataSource }) ' +
-      'and @OnMessage(queue, { concurrency, prefetch: min(100, concurrency × batch) }), ack mode manual (at-least-once)',
+      'and @OnMessage(queue, { concurrency, prefetch: min(100, concurrency × batch) }), ack mode manual (at-least-once); ' +
+      "W5: @OnMessage(queue, { concurrency, mode: 'exactly-once', transactionBatch: 50 })",
   }),
   probe: async () => (typeof OnMessage === 'function' ? null : 'the library has no @OnMessage yet'),
   open: (run) => openPush(run),
