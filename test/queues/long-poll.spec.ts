@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
-import { sleep } from '../support/wait';
+import { sleep, until } from '../support/wait';
 
 let db: TestDatabase;
 let consumer: MailroomClient;
@@ -64,5 +64,43 @@ describe('long-poll', () => {
     await producer.send('waiting', 'after reconnect');
     expect((await receiving).map((m) => m.body)).toEqual(['after reconnect']);
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+  it('wakes ten receives on one consumer name with one claim that delivers, and loses no wake-up', async () => {
+    await producer.createQueue('herd');
+    const pool = await db.newDataSource(); // its own connections: the claims counted are the consumer's
+    const watcher = await startClient(pool, { pollIntervalMs: 60_000 });
+    // Count the consumer's claim statements on its own pool.
+    const pg = (pool.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
+    const query = pg.query.bind(pg);
+    let claims = 0;
+    pg.query = (config: unknown, ...rest: unknown[]) => {
+      if (String((config as { text?: string })?.text ?? config).includes('mailroom_lease WHERE id = $1')) claims += 1;
+      return query(config, ...rest);
+    };
+    const got: number[] = [];
+    const loops = Array.from({ length: 10 }, async () => {
+      while (got.length < 5) {
+        const [m] = await watcher.receive<number>('herd', { consumer: 'herd', waitMs: 3_000 });
+        if (m) {
+          got.push(m.body);
+          await watcher.ack('herd', [m.receipt]);
+        }
+      }
+    });
+    await sleep(300); // every loop waits
+    claims = 0;
+    for (let i = 0; i < 5; i += 1) {
+      const sent = Date.now();
+      await producer.send('herd', i);
+      await until(() => got.length === i + 1, 2_000);
+      expect(Date.now() - sent).toBeLessThan(1_000); // woken by the notification, not a poll
+    }
+    // Per message: the claim that delivers it, one that finds the queue empty, and the
+    // receiving loop's next receive; without coalescing, each of the ten woken receives claims.
+    expect(claims).toBeLessThanOrEqual(5 * 4);
+    await Promise.all(loops);
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    await watcher.close();
+    await pool.destroy();
   });
 });

@@ -44,6 +44,9 @@ interface ClaimRow {
 export class ConsumerSession {
   private leaseId: string | null = null;
   private claiming: Promise<unknown> = Promise.resolve();
+  /** Claims started so far, and the number of the latest one that found nothing (see claim()). */
+  private claimsStarted = 0;
+  private lastEmptyClaim = -1;
 
   constructor(
     readonly queue: QueueRef,
@@ -60,14 +63,15 @@ export class ConsumerSession {
     // still wakes us (no lost wake-up), so latency is one notification, not a poll.
     const watch = this.wakeups.watch(this.queue.id);
     try {
-      for (let acks = options.ack ?? []; ; acks = []) {
-        const messages = options.take ? await this.take(options.max) : await this.claim(options, acks);
+      for (let acks = options.ack ?? [], wokenAt = -1; ; acks = []) {
+        const messages = options.take ? await this.take(options.max) : await this.claim(options, acks, wokenAt);
         const remaining = deadline - Date.now();
         if (messages.length > 0 || remaining <= 0 || options.signal?.aborted) return messages;
         // The claim saw the queue as it was before its acks: a grouped message whose
         // predecessor it just acked is deliverable now, and no notification will say so.
         if (acks.length > 0) continue;
         await watch.wait(Math.min(remaining, this.pollIntervalMs), options.signal);
+        wokenAt = this.claimsStarted;
         // A caller that gave up while we waited must not be handed messages nobody will receive.
         if (options.signal?.aborted) return [];
       }
@@ -96,13 +100,26 @@ export class ConsumerSession {
    * concurrent ones would only queue on its row lock, each holding a pooled connection
    * through the wait (measured: 10 pull loops on one consumer name, ~550 msg/s).
    */
-  private claim(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
-    const claimed = this.claiming.then(() => this.claimOnce(options, acks));
+  private claim(options: ReceiveOptions, acks: Receipt[], wokenAt: number): Promise<ReceivedMessage[]> {
+    // Receives waiting on one session all wake on one notification. Once a claim that
+    // started after our wake-up found nothing, ours would find nothing either: skip it and
+    // wait again (one notification: one claim that delivers and one that finds the queue
+    // empty, not one per waiting receive). A later send notifies again.
+    const claimed = this.claiming.then(() =>
+      acks.length === 0 && wokenAt >= 0 && this.lastEmptyClaim >= wokenAt ? [] : this.claimOnce(options, acks),
+    );
     this.claiming = claimed.catch(() => undefined);
     return claimed;
   }
 
   private async claimOnce(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
+    const started = this.claimsStarted++;
+    const messages = await this.claimInLease(options, acks);
+    if (messages.length === 0) this.lastEmptyClaim = Math.max(this.lastEmptyClaim, started);
+    return messages;
+  }
+
+  private async claimInLease(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       if (!this.leaseId) this.leaseId = await this.leases.open(this.queue, this.consumer, options.leaseMs);
       if (!this.leaseId) break; // exclusive ordering: another consumer holds the queue
