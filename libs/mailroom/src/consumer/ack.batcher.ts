@@ -22,12 +22,17 @@ interface Pending {
  */
 export class AckBatcher {
   private queued: Pending[] = [];
+  private queuedSince = 0;
   private flushing: Promise<void> = Promise.resolve();
   private scheduled = false;
   /** Acks asked for and not yet answered. */
   outstanding = 0;
-
-  private queuedSince = 0;
+  /**
+   * Set while the consumer will collect pending acks itself (with take()) and ack them in
+   * its next claim's statement: it is claiming, or waiting for room that only acks free.
+   * flush() then only calls it, to wake a waiting consumer, and sends nothing.
+   */
+  collector: (() => void) | null = null;
 
   /** Acks asked for and not yet sent. */
   get pending(): number {
@@ -38,12 +43,6 @@ export class AckBatcher {
   pendingForMs(): number {
     return this.queued.length > 0 ? Date.now() - this.queuedSince : 0;
   }
-  /**
-   * Set while the consumer will collect pending acks itself (with take()) and ack them in
-   * its next claim's statement: it is claiming, or waiting for room that only acks free.
-   * flush() then only calls it, to wake a waiting consumer, and sends nothing.
-   */
-  collector: (() => void) | null = null;
 
   constructor(
     private readonly ackMany: AckMany,
