@@ -23,6 +23,24 @@ afterAll(async () => {
 const stats = async (queue: string) => (await client.getQueue(queue)).stats;
 
 describe('send and receive', () => {
+  it('stores a lone send (its own statement) exactly as a batch stores the same message', async () => {
+    await client.createQueue('lone-vs-batch');
+    const message = { headers: { source: 'test' }, groupKey: 'g', delayMs: 50, ttlMs: 60_000 };
+    await client.send('lone-vs-batch', 'lone', message);
+    await client.sendBatch('lone-vs-batch', [{ body: 'batched', ...message }, { body: 'plain' }]);
+    const rows = await db.dataSource.query(
+      `SELECT m.body, m.headers, m.group_key, m.visible_at > m.created_at AS delayed,
+              m.expires_at - m.created_at > interval '59 seconds' AS ttl
+         FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id WHERE q.name = 'lone-vs-batch' ORDER BY m.seq`,
+    );
+    const stored = { headers: { source: 'test' }, group_key: 'g', delayed: true, ttl: true };
+    expect(rows).toEqual([
+      { body: 'lone', ...stored },
+      { body: 'batched', ...stored },
+      { body: 'plain', headers: {}, group_key: null, delayed: false, ttl: null },
+    ]);
+  });
+
   it('delivers in FIFO order and acks', async () => {
     await client.createQueue('fifo');
     for (let i = 0; i < 5; i += 1) await client.send('fifo', { n: i });

@@ -14,7 +14,10 @@ export interface ReceiveOptions {
   max: number;
   /** Long-poll: wait up to this long for a message (0 returns at once). */
   waitMs: number;
-  /** Lease duration for this receive; the session's lease is renewed to at least now + leaseMs. */
+  /**
+   * Lease duration for this receive: a claim that takes messages renews the session's lease
+   * to at least now + leaseMs; one that finds nothing does only past half the lease.
+   */
   leaseMs: number;
   signal?: AbortSignal;
   /** At-most-once: remove the messages as they are taken; no lease, no receipt. */
@@ -38,8 +41,9 @@ interface ClaimRow {
 
 /**
  * One consumer session on one queue: owns a lease actor and claims messages into it.
- * Receiving renews the lease; a lease that expired (or was lost to the reaper) is
- * replaced by a new one on the next receive, and its messages come back via the reaper.
+ * Receiving renews the lease (see CLAIM_SQL); a lease that expired (or was lost to the
+ * reaper) is replaced by a new one on the next receive, and its messages come back via the
+ * reaper.
  */
 export class ConsumerSession {
   private leaseId: string | null = null;
