@@ -11,7 +11,7 @@ export abstract class ActorRow {
   @Column({ type: 'jsonb' })
   snapshot: PersistedActor;
 
-  @Column({ type: 'integer' })
+  @Column({ type: 'integer', default: 1 })
   version: number;
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })

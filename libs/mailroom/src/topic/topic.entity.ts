@@ -1,7 +1,10 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
 /** A topic is only a name with subscriptions; it has no life cycle of its own. */
-@Entity('mailroom_topic')
+@Entity('mailroom_topic', {
+  comment: 'Names that messages are published to (publish.sql.ts resolves them by name).',
+})
+@Unique('mailroom_topic_name_key', ['name'])
 export class TopicEntity {
   @PrimaryGeneratedColumn()
   id: number;
