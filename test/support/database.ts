@@ -14,9 +14,7 @@ export interface TestDatabase {
 
 /** A fresh database with Mailroom's migrations applied: one per test file. */
 export async function createTestDatabase(serverUrl: string = inject('databaseUrl')): Promise<TestDatabase> {
-  const name = `mailroom_${randomBytes(6).toString('hex')}`;
-  await admin(serverUrl, `CREATE DATABASE ${name}`);
-  const url = withDatabase(serverUrl, name);
+  const { url, drop } = await createEmptyDatabase(serverUrl);
   const dataSources: DataSource[] = [];
   const newDataSource = async (migrate = false) => {
     const ds = new DataSource({
@@ -38,8 +36,20 @@ export async function createTestDatabase(serverUrl: string = inject('databaseUrl
     newDataSource: () => newDataSource(false),
     async drop() {
       await Promise.all(dataSources.map((ds) => (ds.isInitialized ? ds.destroy() : undefined)));
-      await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await drop();
     },
+  };
+}
+
+/** A fresh database without any table, for an app that runs its migrations itself. */
+export async function createEmptyDatabase(
+  serverUrl: string = inject('databaseUrl'),
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `mailroom_${randomBytes(6).toString('hex')}`;
+  await admin(serverUrl, `CREATE DATABASE ${name}`);
+  return {
+    url: withDatabase(serverUrl, name),
+    drop: () => admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
 
