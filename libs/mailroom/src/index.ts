@@ -23,6 +23,11 @@ export type { MessageContext } from './consumer/message-context';
 export type { RetryPolicy } from './consumer/retry.policy';
 export type { MailroomQueues, MailroomTopics, QueueBody, TopicBody } from './message/registry';
 
+// Handler failures: logged (rate limited) and emitted; inject MailroomEvents or use @OnMailroomEvent.
+export { MailroomEvents } from './consumer/handler.events';
+export type { HandlerFailure, MailroomEventMap, MailroomEventName } from './consumer/handler.events';
+export { OnMailroomEvent } from './module/mailroom-events.explorer';
+
 // Exactly-once: idempotent producers (client.producer) and inbox handlers (mode: 'exactly-once').
 export { IdempotentProducer } from './producer/idempotent.producer';
 export type { ProducerOptions } from './producer/idempotent.producer';

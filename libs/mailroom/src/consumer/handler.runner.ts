@@ -4,6 +4,7 @@ import { NonRetryableError } from '../errors/mailroom.errors';
 import { recordAllInInbox, recordInInbox } from '../inbox/inbox';
 import type { ReceivedMessage } from '../message/message';
 import type { AckBatcher } from './ack.batcher';
+import { reportFailure } from './handler.events';
 import type { ConsumerSpec } from './handler.options';
 import type { MessageContext } from './message-context';
 import { retryDelay } from './retry.policy';
@@ -35,7 +36,10 @@ export class HandlerRunner {
 
   handle(message: ReceivedMessage): Promise<void> {
     const run = this.spec.exactlyOnce ? this.runExactlyOnce(message) : this.runAtLeastOnce(message);
-    return run.catch((error) => this.fail(message, error));
+    return run.catch(async (error) => {
+      await this.fail(message, error);
+      await reportFailure(this.client, this.logger, this.queue, this.spec, message, error);
+    });
   }
 
   /** At-least-once (ack after the handler resolves) or at-most-once (already taken: nothing to settle). */
@@ -149,12 +153,7 @@ export class HandlerRunner {
 
   /** A failed delivery is nacked: retried with a delay, or dead-lettered for NonRetryableError. */
   private async fail(message: ReceivedMessage, error: unknown): Promise<void> {
-    if (this.spec.ackMode === 'auto') {
-      this.logger.error(
-        `handler failed on message ${message.id} (at-most-once: not retried): ${(error as Error)?.message}`,
-      );
-      return;
-    }
+    if (this.spec.ackMode === 'auto') return; // already taken: nothing to settle
     const failure =
       error instanceof NackRequested
         ? error.options

@@ -10,7 +10,9 @@ import {
 import { DiscoveryModule } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { MailroomClient } from '../client/mailroom.client';
+import { mailroomEvents, MailroomEvents } from '../consumer/handler.events';
 import { HandlerExplorer } from '../consumer/handler.explorer';
+import { MailroomEventsExplorer } from './mailroom-events.explorer';
 import { ConfigurableModuleClass, MAILROOM_OPTIONS } from './mailroom.module-definition';
 import { featureProvider, type MailroomFeature } from './mailroom.feature';
 import type { MailroomOptions } from './mailroom.options';
@@ -72,10 +74,12 @@ class MailroomFeatureModule {}
         return new MailroomClient(dataSource, options);
       },
     },
+    { provide: MailroomEvents, inject: [MailroomClient], useFactory: mailroomEvents },
     HandlerExplorer,
+    MailroomEventsExplorer,
     MailroomLifecycle,
   ],
-  exports: [MailroomClient],
+  exports: [MailroomClient, MailroomEvents],
 })
 export class MailroomModule extends ConfigurableModuleClass {
   /** Queues, topics and subscriptions this feature module relies on, created or updated at start. */
