@@ -108,7 +108,8 @@ function binariesDir(): string {
  */
 function assertReachableByPostgres(paths: string[]): void {
   for (const path of paths) {
-    for (let dir = path; ; dir = dirname(dir)) {
+    // From the top down, so the folder named is the outermost one to open up.
+    for (const dir of ancestors(path)) {
       const mode = existsSync(dir) ? statSync(dir).mode : null;
       if (mode !== null && (mode & 0o001) === 0) {
         throw new Error(
@@ -117,9 +118,14 @@ function assertReachableByPostgres(paths: string[]): void {
             'or clone Mailroom into a folder every user can enter (such as /opt/mailroom), or set DATABASE_URL.',
         );
       }
-      if (dir === dirname(dir)) break;
     }
   }
+}
+
+function ancestors(path: string): string[] {
+  const dirs = [path];
+  while (dirs[0] !== dirname(dirs[0])) dirs.unshift(dirname(dirs[0]));
+  return dirs;
 }
 
 /**
