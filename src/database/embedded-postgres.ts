@@ -28,7 +28,8 @@ const LOG_LINES_KEPT = 20;
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const asRoot = process.getuid?.() === 0;
   // Checked before anything is created: a failed initdb would leave a postgres-owned folder.
-  if (asRoot) assertReachableByPostgres([binariesDir(), options.dataDir]);
+  // (The data folder itself is opened up below; the folders above it must already be.)
+  if (asRoot) assertReachableByPostgres([binariesDir(), dirname(options.dataDir)]);
   const EmbeddedPostgres = loadEmbeddedPostgres();
   const port = options.port ?? (await freePort());
   const databaseDir = join(options.dataDir, 'data');

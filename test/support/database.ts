@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { inject } from 'vitest';
 import { mailroomEntities, mailroomMigrations, MailroomClient, type MailroomOptions } from '@mailroom/core';
+import {
+  createTestDatabase as createMailroomTestDatabase,
+  type TestDatabase as MailroomTestDatabase,
+} from '@mailroom/core/testing';
 
 export interface TestDatabase {
   url: string;
@@ -42,15 +44,8 @@ export async function createTestDatabase(serverUrl: string = inject('databaseUrl
 }
 
 /** A fresh database without any table, for an app that runs its migrations itself. */
-export async function createEmptyDatabase(
-  serverUrl: string = inject('databaseUrl'),
-): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `mailroom_${randomBytes(6).toString('hex')}`;
-  await admin(serverUrl, `CREATE DATABASE ${name}`);
-  return {
-    url: withDatabase(serverUrl, name),
-    drop: () => admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  };
+export function createEmptyDatabase(serverUrl: string = inject('databaseUrl')): Promise<MailroomTestDatabase> {
+  return createMailroomTestDatabase(serverUrl, { migrations: false });
 }
 
 /** A started client with fast chores, so lease-expiry tests do not wait long. */
@@ -63,20 +58,4 @@ export async function startClient(dataSource: DataSource, options: MailroomOptio
 /** `count` started clients, each on its own pool, as separate nodes of one deployment. */
 export function startNodes(db: TestDatabase, count: number, options: MailroomOptions = {}): Promise<MailroomClient[]> {
   return Promise.all(Array.from({ length: count }, async () => startClient(await db.newDataSource(), options)));
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }

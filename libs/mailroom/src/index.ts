@@ -28,6 +28,10 @@ export { MailroomEvents } from './consumer/handler.events';
 export type { HandlerFailure, MailroomEventMap, MailroomEventName } from './consumer/handler.events';
 export { OnMailroomEvent } from './module/mailroom-events.explorer';
 
+// Health: a @nestjs/terminus indicator (no terminus import needed).
+export { MailroomHealthIndicator } from './module/mailroom.health';
+export type { MailroomHealth } from './module/mailroom.health';
+
 // Exactly-once: idempotent producers (client.producer) and inbox handlers (mode: 'exactly-once').
 export { IdempotentProducer } from './producer/idempotent.producer';
 export type { ProducerOptions } from './producer/idempotent.producer';

@@ -13,6 +13,7 @@ import { MailroomClient } from '../client/mailroom.client';
 import { mailroomEvents, MailroomEvents } from '../consumer/handler.events';
 import { HandlerExplorer } from '../consumer/handler.explorer';
 import { MailroomEventsExplorer } from './mailroom-events.explorer';
+import { MailroomHealthIndicator } from './mailroom.health';
 import { ConfigurableModuleClass, MAILROOM_OPTIONS } from './mailroom.module-definition';
 import { featureProvider, type MailroomFeature } from './mailroom.feature';
 import type { MailroomOptions } from './mailroom.options';
@@ -77,9 +78,10 @@ class MailroomFeatureModule {}
     { provide: MailroomEvents, inject: [MailroomClient], useFactory: mailroomEvents },
     HandlerExplorer,
     MailroomEventsExplorer,
+    MailroomHealthIndicator,
     MailroomLifecycle,
   ],
-  exports: [MailroomClient, MailroomEvents],
+  exports: [MailroomClient, MailroomEvents, MailroomHealthIndicator],
 })
 export class MailroomModule extends ConfigurableModuleClass {
   /** Queues, topics and subscriptions this feature module relies on, created or updated at start. */
