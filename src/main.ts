@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { Logger, type INestApplication } from '@nestjs/common';
 import { createBrokerApp } from './app.factory';
 import { loadConfig } from './config';

@@ -58,9 +58,25 @@ describe('the packages, installed from their tarballs', () => {
     expect(readdirSync(join(app, 'node_modules/.bin'))).toEqual(expect.arrayContaining(['mailroom', 'mailroom-broker']));
   });
 
-  it('runs the `mailroom` CLI from the broker package', async () => {
+  it('runs the `mailroom` CLI and the broker from the broker package', async () => {
     const { stdout } = await run(join(app, 'node_modules/.bin/mailroom'), ['--help']);
     expect(stdout).toMatch(/^Usage: mailroom /m);
+    const broker = startProcess(join(app, 'node_modules/.bin/mailroom-broker'), {
+      DATABASE_URL: database.url,
+      PORT: '0',
+    });
+    try {
+      await broker.waitForLine(/Listening on http:\/\/localhost:\d+/, 60_000);
+    } finally {
+      await broker.kill('SIGTERM');
+    }
+    expect(broker.child.exitCode).toBe(0);
+  });
+
+  it('exports the testing helpers at @mailroom/core/testing', async () => {
+    const script = `const t = require('@mailroom/core/testing'); console.log(Object.keys(t).sort().join(','))`;
+    const { stdout } = await run(process.execPath, ['-e', script], { cwd: app });
+    expect(stdout.trim()).toBe('createTestDatabase,waitUntilDrained');
   });
 
   it('type-checks and runs the README example: a charge committed, a receipt sent, a bad order dead-lettered', async () => {
