@@ -98,27 +98,58 @@ export class QueueService {
     return { purged: result.purged };
   }
 
-  /** deleting (sends and claims stop) → its messages removed in batches → deleted. */
+  /**
+   * deleting (sends and claims stop) → its messages removed in batches → deleted.
+   * Deleting a queue still `deleting` (its deletion was interrupted by a crash) finishes it.
+   */
   async delete(name: string): Promise<void> {
-    const target = await this.live(name);
-    const dependents = await query<{ name: string }>(this.dataSource.manager, DEAD_LETTER_DEPENDENTS_SQL, [target.id]);
-    if (dependents.length > 0) {
-      const names = dependents.map((d) => `"${d.name}"`).join(', ');
-      throw new InvalidTransitionError(
-        `Queue "${name}" is the dead-letter queue of ${names}; give them another deadLetterQueue (or null) first.`,
-      );
+    assertName(name);
+    const target = await this.find(name);
+    if (!target) throw new QueueNotFoundError(name);
+    if (target.state !== 'deleting') {
+      const dependents = await query<{ name: string }>(this.dataSource.manager, DEAD_LETTER_DEPENDENTS_SQL, [
+        target.id,
+      ]);
+      if (dependents.length > 0) {
+        const names = dependents.map((d) => `"${d.name}"`).join(', ');
+        throw new InvalidTransitionError(
+          `Queue "${name}" is the dead-letter queue of ${names}; give them another deadLetterQueue (or null) first.`,
+        );
+      }
+      await this.event(name, { type: 'DELETE' });
     }
-    const row = await this.event(name, { type: 'DELETE' });
+    await this.finishDeletion(target.id);
+    this.refs.delete(name);
+  }
+
+  /** Finishes every deletion left half done (the janitor's chore); a failing one does not stop the others. */
+  async finishDeletions(): Promise<void> {
+    const stuck = await this.dataSource.manager.find(QueueEntity, { where: { state: 'deleting' } });
+    const failed = (await Promise.allSettled(stuck.map((row) => this.finishDeletion(row.id)))).filter(
+      (result) => result.status === 'rejected',
+    );
+    if (failed.length > 0)
+      throw new AggregateError(
+        failed.map((f) => f.reason),
+        'finishing queue deletions failed',
+      );
+  }
+
+  /**
+   * Safe to run twice at once (a repeated DELETE, the janitor): batches wait for each
+   * other's row locks, and only the first DELETED applies; the second finds no queue
+   * `deleting` and does nothing.
+   */
+  private async finishDeletion(id: number): Promise<void> {
     for (;;) {
       const [{ deleted }] = await query<{ deleted: number }>(this.dataSource.manager, DELETE_MESSAGES_BATCH_SQL, [
-        row.id,
+        id,
         DELETE_BATCH,
       ]);
       if (deleted < DELETE_BATCH) break;
     }
-    await query(this.dataSource.manager, DELETE_DEDUP_SQL, [row.id]);
-    await this.actors.apply(queueActor, { id: row.id }, { type: 'DELETED' });
-    this.refs.delete(name);
+    await query(this.dataSource.manager, DELETE_DEDUP_SQL, [id]);
+    await this.actors.apply(queueActor, { id, state: 'deleting' }, { type: 'DELETED' });
   }
 
   /** The live queue named `name`, from the cache when it can be. */
@@ -129,6 +160,16 @@ export class QueueService {
     const ref = { id: row.id, name: row.name, state: row.state, options: optionsOf(row) };
     this.refs.set(name, ref);
     return ref;
+  }
+
+  /** The live queue's id, read (not cached) in `manager`'s transaction: it may have created the queue. */
+  async liveId(name: string, manager?: EntityManager): Promise<number> {
+    return (await this.live(name, manager)).id;
+  }
+
+  async exists(name: string, manager?: EntityManager): Promise<boolean> {
+    assertName(name);
+    return (await this.find(name, manager)) !== null;
   }
 
   /** Wired to the LISTEN connection: any queue transition on any node drops the cached entry. */
