@@ -12,11 +12,12 @@ import { queueActor } from './queue.actor';
 import { QueueEntity } from './queue.entity';
 import type { QueueContext, QueueEvent } from './queue.machine';
 import { assertName } from '../errors/validate';
-import { defaultDeadLetterQueue, resolveQueueOptions, type QueueOptions } from './queue.options';
+import { defaultDeadLetterQueue, queueDefaults, resolveQueueOptions, type QueueOptions } from './queue.options';
 import {
   DEAD_LETTER_DEPENDENTS_SQL,
   DELETE_DEDUP_SQL,
   DELETE_MESSAGES_BATCH_SQL,
+  LARGEST_MESSAGE_BYTES_SQL,
   PURGE_SQL,
   QUEUE_STATS_SQL,
   toStats,
@@ -43,6 +44,7 @@ const DELETE_BATCH = 5_000;
 /** Queue administration (the actor's events) and the node's cache of live queues. */
 export class QueueService {
   private readonly refs = new Map<string, QueueRef>();
+  private largest: Promise<number> | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -61,6 +63,7 @@ export class QueueService {
     }
     try {
       const row = await this.actors.create(queueActor, {}, { name, options, deadLetterQueueId }, manager);
+      this.largest = null;
       return { queue: await this.describe(row, manager), created: true };
     } catch (error) {
       // Another node created it between our look-up and insert: theirs stands, ours configures it.
@@ -162,6 +165,23 @@ export class QueueService {
     return ref;
   }
 
+  /**
+   * The largest maxMessageBytes of any live queue (the default's when there is none):
+   * the broker sizes its request limit from it. Cached until a queue changes anywhere.
+   */
+  largestMessageBytes(): Promise<number> {
+    this.largest ??= query<{ bytes: number }>(this.dataSource.manager, LARGEST_MESSAGE_BYTES_SQL, [
+      queueDefaults('').maxMessageBytes,
+    ]).then(
+      ([row]) => row.bytes,
+      (error: unknown) => {
+        this.largest = null;
+        throw error;
+      },
+    );
+    return this.largest;
+  }
+
   /** The live queue's id, read (not cached) in `manager`'s transaction: it may have created the queue. */
   async liveId(name: string, manager?: EntityManager): Promise<number> {
     return (await this.live(name, manager)).id;
@@ -174,6 +194,7 @@ export class QueueService {
 
   /** Wired to the LISTEN connection: any queue transition on any node drops the cached entry. */
   onActorChange(announcement: ActorAnnouncement | null): void {
+    if (announcement === null || announcement.kind === 'queue') this.largest = null;
     if (announcement === null) return this.refs.clear();
     if (announcement.kind !== 'queue') return;
     for (const [name, ref] of this.refs) if (ref.id === announcement.id) this.refs.delete(name);
@@ -205,6 +226,7 @@ export class QueueService {
     const applied = await this.actors.apply(queueActor, { name, state: Not('deleted') }, event, manager);
     if (!applied) throw new QueueNotFoundError(name);
     this.refs.delete(name);
+    this.largest = null;
     return applied.row;
   }
 

@@ -1,0 +1,39 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+type Next = (error?: unknown) => void;
+type Handler = (request: IncomingMessage, response: ServerResponse, next: Next) => void;
+
+// body-parser (the parser Nest's Express adapter uses) has no bundled types.
+const { json } = require('body-parser') as { json(options: { limit: number; type: () => boolean }): Handler };
+
+/**
+ * Room around the messages themselves in a request: a batch's JSON envelope, field
+ * names and headers, and many small messages together. 1 MiB holds a 1,000-message
+ * batch of ~1 KB messages.
+ */
+export const BATCH_FRAMING_BYTES = 1024 * 1024;
+
+/**
+ * The JSON body parser, with a limit decided per request: `limit()` resolves the current
+ * one. A body over it answers 413 before it is read (by its Content-Length) or as soon as
+ * it streams past the limit, so no request holds more than that in memory. Every body is
+ * parsed as JSON whatever its content-type: a `curl -d` without a JSON header still works,
+ * and no body is silently ignored.
+ */
+export function jsonBody(limit: () => Promise<number>): Handler {
+  const parsers = new Map<number, Handler>();
+  return (request, response, next) => {
+    // Without a body there is nothing to limit (and no need to ask the database).
+    if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) {
+      return next();
+    }
+    limit().then((bytes) => {
+      let parser = parsers.get(bytes);
+      if (!parser) {
+        parser = json({ limit: bytes, type: () => true });
+        parsers.set(bytes, parser);
+      }
+      parser(request, response, next);
+    }, next);
+  };
+}
