@@ -1,3 +1,4 @@
+import { PayloadTooLargeException } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 type Next = (error?: unknown) => void;
@@ -28,6 +29,9 @@ export function jsonBody(limit: () => Promise<number>): Handler {
       return next();
     }
     limit().then((bytes) => {
+      // body-parser refuses an announced length over the limit too, but only answers once
+      // the client has sent it all (it drains the body first): answer at once instead.
+      if (Number(request.headers['content-length']) > bytes) return next(tooLarge(bytes));
       let parser = parsers.get(bytes);
       if (!parser) {
         parser = json({ limit: bytes, type: () => true });
@@ -36,4 +40,9 @@ export function jsonBody(limit: () => Promise<number>): Handler {
       parser(request, response, next);
     }, next);
   };
+}
+
+/** Shaped like body-parser's own error, which the error filter reads the limit from. */
+function tooLarge(limit: number): PayloadTooLargeException {
+  return new PayloadTooLargeException('request entity too large', { cause: { type: 'entity.too.large', limit } });
 }
