@@ -72,14 +72,17 @@ export async function cleanUp(dataSource: DataSource, queues: QueueService, inbo
       const queues = await query<{ id: number }>(tx, 'SELECT id FROM mailroom_queue ORDER BY id');
       for (const { id } of queues) {
         const error = await attempt(tx, sql, id);
-        if (error !== null) failures.push(error);
+        if (error !== null) failures.push(new Error(`queue id ${id}: ${(error as Error).message}`, { cause: error }));
       }
     }
     await query(tx, INBOX_CLEANUP_SQL, [inboxRetentionMs, BATCH]);
   });
   // Outside the chores' transaction: a deletion is many batches, each its own.
   if (ran) await queues.finishDeletions().catch((error: unknown) => failures.push(error));
-  if (failures.length > 0) throw new AggregateError(failures, `janitor: ${failures.length} queue chore(s) failed`);
+  if (failures.length > 0) {
+    const first = (failures[0] as Error).message;
+    throw new AggregateError(failures, `${failures.length} chore(s) failed, the others ran; first: ${first}`);
+  }
 }
 
 /** One chore in a savepoint, so its failure leaves the transaction usable; resolves its error, or null. */
