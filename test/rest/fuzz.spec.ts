@@ -13,7 +13,7 @@ let broker: TestBroker;
 
 /** Each request's deadline: the client aborts after it, and an aborted request fails the property. */
 const DEADLINE_MS = 15_000;
-const RUNS = 300;
+const RUNS = 400;
 
 beforeAll(async () => {
   broker = await startBroker({
@@ -48,8 +48,18 @@ async function snapshot(): Promise<Record<string, string>> {
 /** Strings PostgreSQL cannot store, beside ordinary ones. */
 const nasty = fc.constantFrom('a\u0000b', '\ud800', 'x\udc00', '\u0000', '');
 const text = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 10 }), nasty);
-const name = fc.oneof(fc.constantFrom('fz', 'fz2', 'ft', 'ft.s', 'fz.dlq', 'nope'), fc.string({ maxLength: 8 }));
-const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), text, fc.constantFrom(null, [], 5, -1, 2 ** 63, 1e300));
+// Mostly names that exist, so most requests get past the look-up to the checks behind it.
+const name = fc.oneof(
+  { arbitrary: fc.constantFrom('fz', 'ft.s'), weight: 6 },
+  { arbitrary: fc.constantFrom('fz2', 'ft', 'fz.dlq', 'nope'), weight: 1 },
+  { arbitrary: fc.string({ maxLength: 8 }), weight: 1 },
+);
+const anyValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  text,
+  fc.constantFrom(null, [], 5, -1, 2 ** 63, 1e300),
+  fc.constant(deep(100)),
+);
 const receipt = fc.oneof(
   fc.string({ maxLength: 60 }).map((s) => Buffer.from(s).toString('base64url')),
   fc
@@ -57,8 +67,14 @@ const receipt = fc.oneof(
     .map(([seq, id, delivery]) => Buffer.from(`${seq}.${id}.${delivery}`).toString('base64url')),
   text,
 );
+/** Mostly well-typed, so the text checks behind the type checks are reached. */
 const message = fc.record(
-  { body: anyValue, headers: fc.dictionary(text, anyValue, { maxKeys: 2 }), groupKey: anyValue, delayMs: anyValue },
+  {
+    body: anyValue,
+    headers: fc.dictionary(text, fc.oneof({ arbitrary: text, weight: 5 }, anyValue), { maxKeys: 2 }),
+    groupKey: fc.oneof({ arbitrary: text, weight: 5 }, anyValue),
+    delayMs: fc.oneof({ arbitrary: fc.nat(1000), weight: 5 }, anyValue),
+  },
   { requiredKeys: ['body'] },
 );
 const queueOptions = fc.record(
@@ -119,6 +135,12 @@ const request: fc.Arbitrary<Request> = fc.oneof(
     body: fc.oneof(message, fc.record({ messages: fc.array(message, { maxLength: 3 }) })),
   }),
 );
+
+function deep(depth: number): unknown {
+  let value: unknown = 0;
+  for (let i = 0; i < depth; i += 1) value = [value];
+  return value;
+}
 
 /** A path segment; encodeURIComponent cannot encode a surrogate, so those become `?` (encoded). */
 function enc(segment: string): string {
