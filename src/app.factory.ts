@@ -2,11 +2,17 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createAppModule, type AppModuleOptions } from './app.module';
+import { MailroomClient } from '@mailroom/core';
+import { BATCH_FRAMING_BYTES, jsonBody } from './http/json-body';
 import { setupOpenApi } from './http/openapi';
 
 export interface BrokerAppOptions extends AppModuleOptions {
-  /** Largest accepted request body (MAILROOM_MAX_REQUEST_BYTES); over it answers 413. */
-  maxRequestBytes: number;
+  /**
+   * Largest accepted request body (MAILROOM_MAX_REQUEST_BYTES); over it answers 413.
+   * Unset: the largest maxMessageBytes of any queue plus BATCH_FRAMING_BYTES, so memory
+   * per request follows what the queues can actually take.
+   */
+  maxRequestBytes?: number;
   /** Passed to NestFactory.create (tests quiet the logger). */
   nest?: Omit<NestApplicationOptions, 'bodyParser'>;
 }
@@ -20,9 +26,12 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<NestEx
     // Throw instead of exiting, so the caller can stop an embedded PostgreSQL first.
     abortOnError: false,
   });
-  // The API speaks only JSON, so every body is parsed as JSON whatever its content-type:
-  // a `curl -d` without a JSON header still works, and no body is silently ignored.
-  app.useBodyParser('json', { limit: maxRequestBytes, type: () => true });
+  const queues = app.get(MailroomClient).queues;
+  const limit =
+    maxRequestBytes === undefined
+      ? async () => (await queues.largestMessageBytes()) + BATCH_FRAMING_BYTES
+      : async () => maxRequestBytes;
+  app.use(jsonBody(limit));
   app.disable('x-powered-by');
   setupOpenApi(app);
   return app;

@@ -4,7 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { MailroomModule, type MailroomOptions } from '@mailroom/core';
-import { dataSourceOptions } from './database/data-source-options';
+import { dataSourceOptions, DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './database/data-source-options';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { HealthController } from './health/health.controller';
 import { ErrorFilter } from './http/error.filter';
@@ -21,6 +21,8 @@ export interface AppModuleOptions {
   databaseUrl: string;
   /** Run pending migrations when the DataSource starts (MAILROOM_MIGRATE). */
   migrate: boolean;
+  /** Bounds on database work (default DEFAULT_TIMEOUTS). */
+  timeouts?: DatabaseTimeouts;
   /** Mailroom's own options (poll and reaper intervals...); tests make them short. */
   mailroom?: Omit<MailroomOptions, 'dataSource'>;
 }
@@ -35,7 +37,7 @@ export function createAppModule(options: AppModuleOptions): DynamicModule {
     imports: [
       TypeOrmModule.forRootAsync({
         useFactory: () => ({
-          ...dataSourceOptions(options.databaseUrl, options.migrate),
+          ...dataSourceOptions(options.databaseUrl, options.migrate, options.timeouts ?? DEFAULT_TIMEOUTS),
           // A wrong URL or a down server should fail the start within seconds, not minutes.
           retryAttempts: 2,
           retryDelay: 1000,

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './database/data-source-options';
 
 /** The broker's settings, read once from the environment at start. */
 export interface BrokerConfig {
@@ -12,8 +13,13 @@ export interface BrokerConfig {
   pgPort: number | undefined;
   /** MAILROOM_MIGRATE: run pending migrations at start (default true). */
   migrate: boolean;
-  /** MAILROOM_MAX_REQUEST_BYTES: largest accepted JSON request body. */
-  maxRequestBytes: number;
+  /**
+   * MAILROOM_MAX_REQUEST_BYTES: largest accepted JSON request body. Unset: the largest
+   * maxMessageBytes of any queue plus room for a batch's framing (see app.factory.ts).
+   */
+  maxRequestBytes: number | undefined;
+  /** The broker's database limits (see DatabaseTimeouts). */
+  timeouts: DatabaseTimeouts;
 }
 
 /** A bad environment variable; the message names it and what it allows. */
@@ -27,6 +33,7 @@ export class ConfigError extends Error {
 }
 
 const MIB = 1024 * 1024;
+const INT4_MAX = 2_147_483_647;
 
 /** Validates everything up front, so a typo fails the start instead of a later request. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
@@ -36,7 +43,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     dataDir: resolve(read(env, 'MAILROOM_DATA_DIR') ?? './.mailroom/pg'),
     pgPort: integer(env, 'MAILROOM_PG_PORT', 1, 65_535),
     migrate: boolean(env, 'MAILROOM_MIGRATE') ?? true,
-    maxRequestBytes: integer(env, 'MAILROOM_MAX_REQUEST_BYTES', 1, 1024 * MIB) ?? 64 * MIB,
+    maxRequestBytes: integer(env, 'MAILROOM_MAX_REQUEST_BYTES', 1, 1024 * MIB),
+    timeouts: {
+      statementMs: integer(env, 'MAILROOM_STATEMENT_TIMEOUT_MS', 0, INT4_MAX) ?? DEFAULT_TIMEOUTS.statementMs,
+      lockMs: integer(env, 'MAILROOM_LOCK_TIMEOUT_MS', 0, INT4_MAX) ?? DEFAULT_TIMEOUTS.lockMs,
+      connectMs: integer(env, 'MAILROOM_CONNECT_TIMEOUT_MS', 0, INT4_MAX) ?? DEFAULT_TIMEOUTS.connectMs,
+    },
   };
 }
 

@@ -2,11 +2,31 @@ import type { DataSourceOptions } from 'typeorm';
 import { mailroomEntities, mailroomMigrations } from '@mailroom/core';
 
 /**
+ * Bounds on the broker's database work, so a request answers (503) rather than hangs
+ * when PostgreSQL is stuck: no statement runs longer than `statementMs`, none waits
+ * longer than `lockMs` for a lock, and none waits longer than `connectMs` for a pooled
+ * connection (or to open one). 0 disables a bound. These are the broker's choice for its
+ * own pool: the library never sets them on an application's DataSource.
+ */
+export interface DatabaseTimeouts {
+  /** MAILROOM_STATEMENT_TIMEOUT_MS (PostgreSQL statement_timeout). */
+  statementMs: number;
+  /** MAILROOM_LOCK_TIMEOUT_MS (PostgreSQL lock_timeout). */
+  lockMs: number;
+  /** MAILROOM_CONNECT_TIMEOUT_MS (pg's connectionTimeoutMillis). */
+  connectMs: number;
+}
+
+/** A request waits at most connectMs + statementMs per statement (~15 s) before its 503. */
+export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { statementMs: 10_000, lockMs: 5_000, connectMs: 5_000 };
+
+/**
  * The one description of the broker's database, shared by the app, `migrate.ts` and the
  * TypeORM CLI. The schema comes only from migrations: `synchronize` would let TypeORM
- * rewrite tables whose hand-written indexes serve the hot-path SQL.
+ * rewrite tables whose hand-written indexes serve the hot-path SQL. Without `timeouts`
+ * (migrate.ts, the CLI) statements are unbounded: a migration may take long.
  */
-export function dataSourceOptions(url: string, migrationsRun: boolean): DataSourceOptions {
+export function dataSourceOptions(url: string, migrationsRun: boolean, timeouts?: DatabaseTimeouts): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -15,5 +35,9 @@ export function dataSourceOptions(url: string, migrationsRun: boolean): DataSour
     migrationsRun,
     synchronize: false,
     applicationName: 'mailroom-broker',
+    ...(timeouts && {
+      connectTimeoutMS: timeouts.connectMs,
+      extra: { statement_timeout: timeouts.statementMs, lock_timeout: timeouts.lockMs },
+    }),
   };
 }

@@ -33,10 +33,11 @@ const STATUS_OF_CODE: Record<string, number> = {
   sequence_gap: HttpStatus.CONFLICT,
   queue_deleted: HttpStatus.GONE,
   message_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 /** Every code an error response can carry: the library's, and the broker's own. */
-export const ERROR_CODES = [...Object.keys(STATUS_OF_CODE), 'not_found', 'unavailable', 'internal'];
+export const ERROR_CODES = [...Object.keys(STATUS_OF_CODE), 'not_found', 'internal'];
 
 const INTERNAL: HttpError = {
   status: HttpStatus.INTERNAL_SERVER_ERROR,
@@ -60,13 +61,31 @@ export function toHttpError(exception: unknown): HttpError {
 }
 
 /**
- * The database could not be reached or went away (network errors, SQLSTATE class 08
- * "connection exception", 57P0x "server shutting down"): a retryable 503, not a bug.
+ * The database cannot serve the request now, and a retry may succeed: a 503, not a bug.
+ * By SQLSTATE: class 08 "connection exception", 53 "insufficient resources", 57P0x
+ * "server shutting down", 57014 a statement cancelled by statement_timeout, 55P03 a lock
+ * not granted within lock_timeout, 40001/40P01 serialization failure and deadlock. By
+ * network error code: the server is unreachable.
  */
+const UNAVAILABLE_CODE =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|08...|53...|57P0.|57014|55P03|40001|40P01)$/;
+
+/**
+ * `pg` and `pg-pool` raise these as plain Errors without a code: a connection that died
+ * mid-query, one that timed out connecting, and no pooled connection free within
+ * connectionTimeoutMillis. Their messages are all there is to go by.
+ */
+const UNAVAILABLE_MESSAGE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed)/;
+
 function isConnectionFailure(error: unknown): boolean {
-  const { code, driverError } = (error ?? {}) as { code?: unknown; driverError?: { code?: unknown } };
+  const { code, driverError, message } = (error ?? {}) as {
+    code?: unknown;
+    driverError?: { code?: unknown };
+    message?: unknown;
+  };
   const sqlState = String(driverError?.code ?? code ?? '');
-  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|08...|57P0.)$/.test(sqlState);
+  return UNAVAILABLE_CODE.test(sqlState) || (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message));
 }
 
 function fromMailroom(error: MailroomError): HttpError {

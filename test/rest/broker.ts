@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
-import { createBrokerApp } from '../../src/app.factory';
+import { createBrokerApp, type BrokerAppOptions } from '../../src/app.factory';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 /** A response as the tests read it: status and parsed JSON (null when there is no body). */
@@ -19,8 +19,8 @@ export interface TestBroker {
 
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 
-/** The real broker app on its own database, listening on an ephemeral port. */
-export async function startBroker(): Promise<TestBroker> {
+/** The real broker app on its own database, listening on an ephemeral port; `options` override the test settings. */
+export async function startBroker(options: Partial<BrokerAppOptions> = {}): Promise<TestBroker> {
   const db = await createTestDatabase();
   let app: INestApplication | undefined;
   try {
@@ -30,6 +30,7 @@ export async function startBroker(): Promise<TestBroker> {
       maxRequestBytes: MAX_REQUEST_BYTES,
       mailroom: { reaperIntervalMs: 100, pollIntervalMs: 200 },
       nest: { logger: ['error', 'warn'] },
+      ...options,
     });
     await app.listen(0, '127.0.0.1');
   } catch (error) {

@@ -10,7 +10,8 @@ describe('loadConfig', () => {
       dataDir: resolve('.mailroom/pg'),
       pgPort: undefined,
       migrate: true,
-      maxRequestBytes: 64 * 1024 * 1024,
+      maxRequestBytes: undefined,
+      timeouts: { statementMs: 10_000, lockMs: 5_000, connectMs: 5_000 },
     });
   });
 
@@ -22,6 +23,9 @@ describe('loadConfig', () => {
       MAILROOM_PG_PORT: '5555',
       MAILROOM_MIGRATE: 'false',
       MAILROOM_MAX_REQUEST_BYTES: '1024',
+      MAILROOM_STATEMENT_TIMEOUT_MS: '2000',
+      MAILROOM_LOCK_TIMEOUT_MS: '0',
+      MAILROOM_CONNECT_TIMEOUT_MS: '3000',
     });
     expect(config).toEqual({
       port: 8080,
@@ -30,6 +34,7 @@ describe('loadConfig', () => {
       pgPort: 5555,
       migrate: false,
       maxRequestBytes: 1024,
+      timeouts: { statementMs: 2000, lockMs: 0, connectMs: 3000 },
     });
   });
 
@@ -44,6 +49,8 @@ describe('loadConfig', () => {
     ['MAILROOM_PG_PORT', '0'],
     ['MAILROOM_MIGRATE', 'yes'],
     ['MAILROOM_MAX_REQUEST_BYTES', '64MB'],
+    ['MAILROOM_STATEMENT_TIMEOUT_MS', '-1'],
+    ['MAILROOM_LOCK_TIMEOUT_MS', '5s'],
     ['DATABASE_URL', 'mysql://localhost/db'],
     ['DATABASE_URL', 'not a url'],
   ])('fails fast naming %s for %j', (name, value) => {

@@ -64,6 +64,7 @@ export type { DeadLetter, DeadLetterFilter, DeadLetterReason, RedriveOptions } f
 
 // Errors: every one has a stable `code`.
 export {
+  DatabaseUnavailableError,
   InvalidRequestError,
   InvalidTransitionError,
   LeaseLostError,

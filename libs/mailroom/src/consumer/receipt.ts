@@ -12,7 +12,8 @@ export interface Receipt {
   delivery: number;
 }
 
-const DECODED = /^(\d{1,19})\.([0-9a-f-]{36})\.(\d{1,9})$/;
+const DECODED = /^(\d{1,19})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(\d{1,9})$/;
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 export function encodeReceipt(seq: string | number, id: string, delivery: number): string {
   return Buffer.from(`${seq}.${id}.${delivery}`).toString('base64url');
@@ -24,10 +25,22 @@ export function decodeReceipts(receipts: unknown, field = 'receipts'): Receipt[]
   }
   const unique = [...new Set(receipts)];
   return unique.map((receipt, i) => {
-    const match = typeof receipt === 'string' ? DECODED.exec(Buffer.from(receipt, 'base64url').toString()) : null;
-    if (!match) throw new InvalidRequestError(`${field}[${i}]`, 'is not a receipt issued by Mailroom');
-    return { seq: match[1], id: match[2], delivery: Number(match[3]) };
+    const decoded = typeof receipt === 'string' ? decodeReceipt(receipt) : null;
+    if (!decoded) throw new InvalidRequestError(`${field}[${i}]`, 'is not a receipt issued by Mailroom');
+    return decoded;
   });
+}
+
+/**
+ * Only what encodeReceipt produces: base64url decoding skips characters outside its
+ * alphabet, so the receipt must re-encode to itself (no trailing garbage, no padding),
+ * and its parts must fit their columns (a sequence past bigint would fail the statement).
+ */
+function decodeReceipt(receipt: string): Receipt | null {
+  const match = DECODED.exec(Buffer.from(receipt, 'base64url').toString());
+  if (!match || BigInt(match[1]) > MAX_BIGINT) return null;
+  const decoded = { seq: match[1], id: match[2], delivery: Number(match[3]) };
+  return encodeReceipt(decoded.seq, decoded.id, decoded.delivery) === receipt ? decoded : null;
 }
 
 /** The three parallel arrays the settle statements unnest. */

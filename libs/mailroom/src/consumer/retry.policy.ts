@@ -16,7 +16,9 @@ export const RETRY_DEFAULTS: RetryPolicy = { strategy: 'exponential', delayMs: 1
 
 export function resolveRetryPolicy(input: unknown, field = 'retry'): RetryPolicy {
   if (input === undefined) return RETRY_DEFAULTS;
-  if (typeof input !== 'object' || input === null) throw new InvalidRequestError(field, 'must be an object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidRequestError(field, 'must be an object like { strategy, delayMs, maxDelayMs, jitter }');
+  }
   for (const key of Object.keys(input)) {
     if (!(key in RETRY_DEFAULTS)) {
       throw new InvalidRequestError(`${field}.${key}`, `unknown; allowed: ${Object.keys(RETRY_DEFAULTS).join(', ')}`);

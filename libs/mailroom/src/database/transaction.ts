@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
+import { DatabaseUnavailableError } from '../errors/mailroom.errors';
 
 /** Accepted by every write: pass the caller's EntityManager to join its transaction. */
 export interface TransactionOptions {
@@ -32,8 +33,9 @@ export async function query<R = Record<string, unknown>>(
     // Never fall back to the pool for a manager that has its own connection: after that
     // connection died, a pooled one would run this statement outside the caller's
     // transaction and commit it on its own (an ack without its effects, say).
-    if (runner.isReleased)
-      throw new Error("The transaction's database connection was lost; the transaction is rolled back.");
+    if (runner.isReleased) {
+      throw new DatabaseUnavailableError("The transaction's database connection was lost; it is rolled back. Retry.");
+    }
     const client = (await runner.connect()) as PoolClient;
     return (await client.query(prepared(sql, params))).rows as R[];
   }
@@ -55,4 +57,14 @@ function prepared(text: string, values: unknown[]): { name: string; text: string
     names.set(text, name);
   }
   return { name, text, values };
+}
+
+/**
+ * The server refused the statement (it answered with an SQLSTATE outside the connection
+ * classes): it was rolled back and left nothing behind, so running it again, or running
+ * its parts, cannot store anything twice. A lost connection says nothing of the kind.
+ */
+export function refusedByServer(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57P)/.test(code);
 }

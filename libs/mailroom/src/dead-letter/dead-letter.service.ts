@@ -71,7 +71,8 @@ export class DeadLetterService {
     const limit = page.limit ?? 50;
     assertInteger(limit, 'limit', 1, 1_000);
     const reason = page.reason === undefined ? null : assertReason(page.reason);
-    if (page.cursor !== undefined && !/^\d{1,19}$/.test(page.cursor)) {
+    // A cursor is a bigint sequence: one past 2^63-1 would fail the statement, not the request.
+    if (page.cursor !== undefined && !(/^\d{1,19}$/.test(page.cursor) && BigInt(page.cursor) < 2n ** 63n)) {
       throw new InvalidRequestError('cursor', 'must be a cursor returned by a previous page');
     }
     const rows = await query<Record<string, never>>(this.dataSource.manager, LIST_DEAD_LETTERS_SQL, [

@@ -122,3 +122,11 @@ export class SequenceGapError extends MailroomError {
     super(`Producer "${producer}" expected sequence ${expected} next, got ${got}; resend the missing ones first.`);
   }
 }
+
+/** The database connection a transaction ran on was lost: the transaction is rolled back; retry it. */
+export class DatabaseUnavailableError extends MailroomError {
+  readonly code = 'unavailable';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -14,3 +14,46 @@ export function assertInteger(value: unknown, field: string, min: number, max: n
     throw new InvalidRequestError(field, `must be an integer from ${min} to ${max}`);
   }
 }
+
+/**
+ * The longest duration option (retention, time-to-live): 100 years. `now() ± duration`
+ * must stay a timestamp PostgreSQL can represent, or the statement using it fails
+ * ("timestamp out of range") for every queue it touches.
+ */
+export const MAX_DURATION_MS = 3_155_760_000_000;
+
+/** How deep a message body may nest: deep enough for any real document, far from Postgres' stack limit. */
+export const MAX_BODY_DEPTH = 64;
+
+const TEXT_REASON = 'must not contain NUL (\\u0000) or unpaired surrogate characters (PostgreSQL cannot store them)';
+
+/** NUL, or a UTF-16 surrogate without its partner: jsonb and text refuse both. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Text Postgres can store. */
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE.test(value);
+}
+
+export function assertText(value: string, field: string): void {
+  if (!isStorableText(value)) throw new InvalidRequestError(field, TEXT_REASON);
+}
+
+/**
+ * A JSON value jsonb accepts: every string and key storable text, nested at most
+ * MAX_BODY_DEPTH deep. Checked before a message joins a group commit, so it can only
+ * fail its own send.
+ */
+export function assertStorableJson(value: unknown, field: string, depth = 0): void {
+  if (typeof value === 'string') return assertText(value, field);
+  if (typeof value !== 'object' || value === null) return;
+  if (depth >= MAX_BODY_DEPTH) throw new InvalidRequestError(field, `must nest at most ${MAX_BODY_DEPTH} levels deep`);
+  if (Array.isArray(value)) {
+    for (const item of value) assertStorableJson(item, field, depth + 1);
+    return;
+  }
+  for (const key in value) {
+    assertText(key, field);
+    assertStorableJson((value as Record<string, unknown>)[key], field, depth + 1);
+  }
+}

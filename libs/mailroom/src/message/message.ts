@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidRequestError } from '../errors/mailroom.errors';
-import { assertInteger } from '../errors/validate';
+import { assertInteger, assertStorableJson, assertText, MAX_DURATION_MS } from '../errors/validate';
 
 export type Headers = Record<string, string>;
 
@@ -69,6 +69,7 @@ export function encodeMessage(message: unknown, at = ''): EncodedMessage {
   }
   const { body, headers = {}, id, delayMs = 0, groupKey = null, ttlMs = null } = message as OutgoingMessage;
   if (body === undefined) throw new InvalidRequestError(`${at}body`, 'is required (any JSON value)');
+  assertStorableJson(body, `${at}body`);
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
     throw new InvalidRequestError(`${at}headers`, 'must be an object of string values');
   }
@@ -76,15 +77,18 @@ export function encodeMessage(message: unknown, at = ''): EncodedMessage {
   for (const key in headers) {
     noHeaders = false;
     if (typeof headers[key] !== 'string') throw new InvalidRequestError(`${at}headers.${key}`, 'must be a string');
+    assertText(key, `${at}headers`);
+    assertText(headers[key], `${at}headers.${key}`);
   }
   if (id !== undefined && (typeof id !== 'string' || !UUID.test(id))) {
     throw new InvalidRequestError(`${at}id`, 'must be a uuid');
   }
   assertInteger(delayMs, `${at}delayMs`, 0, MAX_DELAY_MS);
-  if (ttlMs !== null) assertInteger(ttlMs, `${at}ttlMs`, 1, Number.MAX_SAFE_INTEGER);
+  if (ttlMs !== null) assertInteger(ttlMs, `${at}ttlMs`, 1, MAX_DURATION_MS);
   if (groupKey !== null && (typeof groupKey !== 'string' || groupKey.length === 0 || groupKey.length > 256)) {
     throw new InvalidRequestError(`${at}groupKey`, 'must be a string of 1 to 256 characters');
   }
+  if (groupKey !== null) assertText(groupKey, `${at}groupKey`);
   const encodedBody = JSON.stringify(body);
   const encodedHeaders = noHeaders ? '{}' : JSON.stringify(headers);
   return {

@@ -21,6 +21,7 @@ export class GroupCommit<T, R> {
 
   constructor(
     private readonly write: (key: string, items: T[]) => Promise<R[]>,
+    private readonly retryAlone: (error: unknown) => boolean,
     private readonly maxInFlight = 2,
     private readonly maxItems = 1_000,
   ) {}
@@ -40,25 +41,37 @@ export class GroupCommit<T, R> {
     while (lane.inFlight < this.maxInFlight && lane.pending.length > 0) {
       const batch = this.take(lane);
       lane.inFlight += 1;
-      this.write(
-        key,
-        batch.flatMap((entry) => entry.items),
-      )
-        .then(
-          (results) => {
-            let offset = 0;
-            for (const entry of batch) {
-              entry.resolve(results.slice(offset, offset + entry.items.length));
-              offset += entry.items.length;
-            }
-          },
-          (error) => batch.forEach((entry) => entry.reject(error)),
-        )
+      this.writeBatch(key, batch)
         .finally(() => {
           lane.inFlight -= 1;
           if (lane.inFlight === 0 && lane.pending.length === 0) this.lanes.delete(key);
           else this.drain(key, lane);
         });
+    }
+  }
+
+  /**
+   * Writes the batch as one statement. Members are checked before they join, but a
+   * combined statement can still fail for one member's sake (a value only the database
+   * refuses): when `retryAlone` says the failure left nothing behind, each member is
+   * written on its own, so only the ones that fail alone fail. Any other failure (a lost
+   * connection: the statement may have committed) fails them all, as retrying could
+   * store their messages twice.
+   */
+  private async writeBatch(key: string, batch: Entry<T, R>[]): Promise<void> {
+    try {
+      const results = await this.write(
+        key,
+        batch.flatMap((entry) => entry.items),
+      );
+      let offset = 0;
+      for (const entry of batch) {
+        entry.resolve(results.slice(offset, offset + entry.items.length));
+        offset += entry.items.length;
+      }
+    } catch (error) {
+      if (batch.length === 1 || !this.retryAlone(error)) return batch.forEach((entry) => entry.reject(error));
+      await Promise.all(batch.map((entry) => this.write(key, entry.items).then(entry.resolve, entry.reject)));
     }
   }
 

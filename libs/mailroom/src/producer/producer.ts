@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { query, type TransactionOptions } from '../database/transaction';
+import { query, refusedByServer, type TransactionOptions } from '../database/transaction';
 import {
   InvalidRequestError,
   MessageTooLargeError,
@@ -33,8 +33,9 @@ export interface SendOptions extends TransactionOptions {
 
 /** Stores messages; each send resolves only after its statement committed. */
 export class Producer {
-  private readonly groupCommit = new GroupCommit<EncodedMessage, SendResult>((queue, encoded) =>
-    this.write(queue, encoded, undefined, null),
+  private readonly groupCommit = new GroupCommit<EncodedMessage, SendResult>(
+    (queue, encoded) => this.write(queue, encoded, undefined, null),
+    refusedByServer,
   );
 
   constructor(

@@ -1,8 +1,9 @@
 import { query } from '../database/transaction';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { asSingleton, CHORE_LOCKS } from '../database/singleton';
 import { bury } from '../dead-letter/bury.sql';
 import { INBOX_CLEANUP_SQL } from '../inbox/inbox';
+import type { QueueService } from './queue.service';
 
 const BATCH = 5_000;
 
@@ -13,7 +14,7 @@ const BATCH = 5_000;
 const EXPIRE_SQL = `
 WITH expired AS (
   SELECT m.seq, m.queue_id FROM mailroom_message m
-   WHERE m.expires_at < now() AND m.lease_id IS NULL
+   WHERE m.expires_at < now() AND m.lease_id IS NULL AND ($1::int IS NULL OR m.queue_id = $1)
    LIMIT ${BATCH}
    FOR UPDATE SKIP LOCKED
 ),
@@ -40,25 +41,59 @@ SELECT (SELECT count(*) FROM buried) AS buried, (SELECT count(*) FROM counted) A
  * Background clean-up, one node at a time, each statement a bounded batch so no
  * transaction grows long: expired messages, expired dedup entries, unconsumed messages
  * past their queue's retention, messages a send slipped into a queue while it was
- * being deleted, and inbox rows past their retention.
+ * being deleted, and inbox rows past their retention; then the deletions a crash left
+ * half done. Each chore takes $1, a queue id
+ * to confine it to, or NULL for every queue.
  */
 const CHORES = [
   EXPIRE_SQL,
   `DELETE FROM mailroom_dedup WHERE ctid = ANY(ARRAY(
-     SELECT ctid FROM mailroom_dedup WHERE expires_at < now() LIMIT ${BATCH}))`,
+     SELECT ctid FROM mailroom_dedup WHERE expires_at < now() AND ($1::int IS NULL OR queue_id = $1) LIMIT ${BATCH}))`,
   `DELETE FROM mailroom_message WHERE seq = ANY(ARRAY(
      SELECT m.seq FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id
-      WHERE q.retention_ms IS NOT NULL AND m.lease_id IS NULL
+      WHERE q.retention_ms IS NOT NULL AND m.lease_id IS NULL AND ($1::int IS NULL OR q.id = $1)
         AND m.created_at < now() - q.retention_ms * interval '1 millisecond'
       LIMIT ${BATCH}))`,
   `DELETE FROM mailroom_message WHERE seq = ANY(ARRAY(
      SELECT m.seq FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id
-      WHERE q.state = 'deleted' LIMIT ${BATCH}))`,
+      WHERE q.state = 'deleted' AND ($1::int IS NULL OR q.id = $1) LIMIT ${BATCH}))`,
 ];
 
-export async function cleanUp(dataSource: DataSource, inboxRetentionMs: number): Promise<void> {
-  await asSingleton(dataSource, CHORE_LOCKS.janitor, async (tx) => {
-    for (const sql of CHORES) await query(tx, sql);
+/**
+ * Runs the chores; a chore that fails (one queue's data it cannot handle) is run again
+ * queue by queue, so that queue alone is left undone. The failures are raised after the
+ * transaction commits, which keeps what the other queues' chores did.
+ */
+export async function cleanUp(dataSource: DataSource, queues: QueueService, inboxRetentionMs: number): Promise<void> {
+  const failures: unknown[] = [];
+  const ran = await asSingleton(dataSource, CHORE_LOCKS.janitor, async (tx) => {
+    for (const sql of CHORES) {
+      if ((await attempt(tx, sql, null)) === null) continue;
+      const queues = await query<{ id: number }>(tx, 'SELECT id FROM mailroom_queue ORDER BY id');
+      for (const { id } of queues) {
+        const error = await attempt(tx, sql, id);
+        if (error !== null) failures.push(new Error(`queue id ${id}: ${(error as Error).message}`, { cause: error }));
+      }
+    }
     await query(tx, INBOX_CLEANUP_SQL, [inboxRetentionMs, BATCH]);
   });
+  // Outside the chores' transaction: a deletion is many batches, each its own.
+  if (ran) await queues.finishDeletions().catch((error: unknown) => failures.push(error));
+  if (failures.length > 0) {
+    const first = (failures[0] as Error).message;
+    throw new AggregateError(failures, `${failures.length} chore(s) failed, the others ran; first: ${first}`);
+  }
+}
+
+/** One chore in a savepoint, so its failure leaves the transaction usable; resolves its error, or null. */
+async function attempt(tx: EntityManager, sql: string, queueId: number | null): Promise<unknown> {
+  await tx.query('SAVEPOINT chore');
+  try {
+    await query(tx, sql, [queueId]);
+    await tx.query('RELEASE SAVEPOINT chore');
+    return null;
+  } catch (error) {
+    await tx.query('ROLLBACK TO SAVEPOINT chore');
+    return error;
+  }
 }

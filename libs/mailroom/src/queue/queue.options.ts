@@ -1,6 +1,6 @@
 import { resolveRetryPolicy, RETRY_DEFAULTS, type RetryPolicy } from '../consumer/retry.policy';
 import { InvalidRequestError } from '../errors/mailroom.errors';
-import { assertInteger, assertName } from '../errors/validate';
+import { assertInteger, assertName, MAX_DURATION_MS } from '../errors/validate';
 
 export type QueueOrdering = 'standard' | 'grouped' | 'exclusive';
 
@@ -64,8 +64,8 @@ export function resolveQueueOptions(
   input: unknown,
   base: QueueOptions = queueDefaults(name),
 ): QueueOptions {
-  if (input === undefined || input === null) return { ...base };
-  if (typeof input !== 'object' || Array.isArray(input)) {
+  if (input === undefined) return { ...base };
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidRequestError('options', 'must be an object');
   }
   const given = input as Record<string, unknown>;
@@ -79,8 +79,8 @@ export function resolveQueueOptions(
   assertInteger(options.maxDeliveries, 'maxDeliveries', 1, 1000);
   assertInteger(options.maxMessageBytes, 'maxMessageBytes', 1, 64 * 1024 * 1024);
   assertInteger(options.dedupWindowMs, 'dedupWindowMs', 0, INT4_MAX);
-  if (options.retentionMs !== null) assertInteger(options.retentionMs, 'retentionMs', 1000, Number.MAX_SAFE_INTEGER);
-  if (options.messageTtlMs !== null) assertInteger(options.messageTtlMs, 'messageTtlMs', 1, Number.MAX_SAFE_INTEGER);
+  if (options.retentionMs !== null) assertInteger(options.retentionMs, 'retentionMs', 1000, MAX_DURATION_MS);
+  if (options.messageTtlMs !== null) assertInteger(options.messageTtlMs, 'messageTtlMs', 1, MAX_DURATION_MS);
   if (!ORDERINGS.includes(options.ordering)) {
     throw new InvalidRequestError('ordering', `must be one of ${ORDERINGS.join(', ')}`);
   }
@@ -90,6 +90,11 @@ export function resolveQueueOptions(
     assertName(options.deadLetterQueue, 'deadLetterQueue');
     if (options.deadLetterQueue === name)
       throw new InvalidRequestError('deadLetterQueue', 'a queue cannot be its own DLQ');
+  }
+  // Checked before merging: spreading 5, [] or null over the current policy would accept them silently.
+  const retry = given.retry;
+  if (retry !== undefined && (typeof retry !== 'object' || retry === null || Array.isArray(retry))) {
+    throw new InvalidRequestError('retry', 'must be an object like { strategy, delayMs, maxDelayMs, jitter }');
   }
   options.retry = resolveRetryPolicy(
     given.retry === undefined ? base.retry : { ...base.retry, ...(given.retry as object) },

@@ -12,11 +12,12 @@ import { queueActor } from './queue.actor';
 import { QueueEntity } from './queue.entity';
 import type { QueueContext, QueueEvent } from './queue.machine';
 import { assertName } from '../errors/validate';
-import { defaultDeadLetterQueue, resolveQueueOptions, type QueueOptions } from './queue.options';
+import { defaultDeadLetterQueue, queueDefaults, resolveQueueOptions, type QueueOptions } from './queue.options';
 import {
   DEAD_LETTER_DEPENDENTS_SQL,
   DELETE_DEDUP_SQL,
   DELETE_MESSAGES_BATCH_SQL,
+  LARGEST_MESSAGE_BYTES_SQL,
   PURGE_SQL,
   QUEUE_STATS_SQL,
   toStats,
@@ -43,6 +44,7 @@ const DELETE_BATCH = 5_000;
 /** Queue administration (the actor's events) and the node's cache of live queues. */
 export class QueueService {
   private readonly refs = new Map<string, QueueRef>();
+  private largest: Promise<number> | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -61,6 +63,7 @@ export class QueueService {
     }
     try {
       const row = await this.actors.create(queueActor, {}, { name, options, deadLetterQueueId }, manager);
+      this.largest = null;
       return { queue: await this.describe(row, manager), created: true };
     } catch (error) {
       // Another node created it between our look-up and insert: theirs stands, ours configures it.
@@ -98,27 +101,58 @@ export class QueueService {
     return { purged: result.purged };
   }
 
-  /** deleting (sends and claims stop) → its messages removed in batches → deleted. */
+  /**
+   * deleting (sends and claims stop) → its messages removed in batches → deleted.
+   * Deleting a queue still `deleting` (its deletion was interrupted by a crash) finishes it.
+   */
   async delete(name: string): Promise<void> {
-    const target = await this.live(name);
-    const dependents = await query<{ name: string }>(this.dataSource.manager, DEAD_LETTER_DEPENDENTS_SQL, [target.id]);
-    if (dependents.length > 0) {
-      const names = dependents.map((d) => `"${d.name}"`).join(', ');
-      throw new InvalidTransitionError(
-        `Queue "${name}" is the dead-letter queue of ${names}; give them another deadLetterQueue (or null) first.`,
-      );
+    assertName(name);
+    const target = await this.find(name);
+    if (!target) throw new QueueNotFoundError(name);
+    if (target.state !== 'deleting') {
+      const dependents = await query<{ name: string }>(this.dataSource.manager, DEAD_LETTER_DEPENDENTS_SQL, [
+        target.id,
+      ]);
+      if (dependents.length > 0) {
+        const names = dependents.map((d) => `"${d.name}"`).join(', ');
+        throw new InvalidTransitionError(
+          `Queue "${name}" is the dead-letter queue of ${names}; give them another deadLetterQueue (or null) first.`,
+        );
+      }
+      await this.event(name, { type: 'DELETE' });
     }
-    const row = await this.event(name, { type: 'DELETE' });
+    await this.finishDeletion(target.id);
+    this.refs.delete(name);
+  }
+
+  /** Finishes every deletion left half done (the janitor's chore); a failing one does not stop the others. */
+  async finishDeletions(): Promise<void> {
+    const stuck = await this.dataSource.manager.find(QueueEntity, { where: { state: 'deleting' } });
+    const failed = (await Promise.allSettled(stuck.map((row) => this.finishDeletion(row.id)))).filter(
+      (result) => result.status === 'rejected',
+    );
+    if (failed.length > 0)
+      throw new AggregateError(
+        failed.map((f) => f.reason),
+        'finishing queue deletions failed',
+      );
+  }
+
+  /**
+   * Safe to run twice at once (a repeated DELETE, the janitor): batches wait for each
+   * other's row locks, and only the first DELETED applies; the second finds no queue
+   * `deleting` and does nothing.
+   */
+  private async finishDeletion(id: number): Promise<void> {
     for (;;) {
       const [{ deleted }] = await query<{ deleted: number }>(this.dataSource.manager, DELETE_MESSAGES_BATCH_SQL, [
-        row.id,
+        id,
         DELETE_BATCH,
       ]);
       if (deleted < DELETE_BATCH) break;
     }
-    await query(this.dataSource.manager, DELETE_DEDUP_SQL, [row.id]);
-    await this.actors.apply(queueActor, { id: row.id }, { type: 'DELETED' });
-    this.refs.delete(name);
+    await query(this.dataSource.manager, DELETE_DEDUP_SQL, [id]);
+    await this.actors.apply(queueActor, { id, state: 'deleting' }, { type: 'DELETED' });
   }
 
   /** The live queue named `name`, from the cache when it can be. */
@@ -131,8 +165,36 @@ export class QueueService {
     return ref;
   }
 
+  /**
+   * The largest maxMessageBytes of any live queue (the default's when there is none):
+   * the broker sizes its request limit from it. Cached until a queue changes anywhere.
+   */
+  largestMessageBytes(): Promise<number> {
+    this.largest ??= query<{ bytes: number }>(this.dataSource.manager, LARGEST_MESSAGE_BYTES_SQL, [
+      queueDefaults('').maxMessageBytes,
+    ]).then(
+      ([row]) => row.bytes,
+      (error: unknown) => {
+        this.largest = null;
+        throw error;
+      },
+    );
+    return this.largest;
+  }
+
+  /** The live queue's id, read (not cached) in `manager`'s transaction: it may have created the queue. */
+  async liveId(name: string, manager?: EntityManager): Promise<number> {
+    return (await this.live(name, manager)).id;
+  }
+
+  async exists(name: string, manager?: EntityManager): Promise<boolean> {
+    assertName(name);
+    return (await this.find(name, manager)) !== null;
+  }
+
   /** Wired to the LISTEN connection: any queue transition on any node drops the cached entry. */
   onActorChange(announcement: ActorAnnouncement | null): void {
+    if (announcement === null || announcement.kind === 'queue') this.largest = null;
     if (announcement === null) return this.refs.clear();
     if (announcement.kind !== 'queue') return;
     for (const [name, ref] of this.refs) if (ref.id === announcement.id) this.refs.delete(name);
@@ -164,6 +226,7 @@ export class QueueService {
     const applied = await this.actors.apply(queueActor, { name, state: Not('deleted') }, event, manager);
     if (!applied) throw new QueueNotFoundError(name);
     this.refs.delete(name);
+    this.largest = null;
     return applied.row;
   }
 

@@ -52,3 +52,7 @@ export function toStats(row: Record<string, string> | undefined): QueueStats {
 /** Live queues (other than itself) that use queue $1 as their dead-letter queue. */
 export const DEAD_LETTER_DEPENDENTS_SQL = `
 SELECT name FROM mailroom_queue WHERE dead_letter_queue_id = $1 AND id <> $1 AND state <> 'deleted' ORDER BY name`;
+
+/** The largest message any live queue accepts ($1 when there is no queue). */
+export const LARGEST_MESSAGE_BYTES_SQL = `
+SELECT coalesce(max(max_message_bytes), $1)::int AS bytes FROM mailroom_queue WHERE state IN ('active', 'paused')`;

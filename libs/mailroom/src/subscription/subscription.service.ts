@@ -1,8 +1,8 @@
-import { Not, type DataSource } from 'typeorm';
+import { Not, type DataSource, type EntityManager } from 'typeorm';
 import type { ActorStore } from '../actor/actor.store';
-import { query } from '../database/transaction';
+import { inTransaction, query } from '../database/transaction';
 import { InvalidRequestError, InvalidTransitionError, SubscriptionNotFoundError } from '../errors/mailroom.errors';
-import { assertName } from '../errors/validate';
+import { assertName, assertText } from '../errors/validate';
 import type { QueueService } from '../queue/queue.service';
 import { routingPattern } from '../topic/routing-key';
 import type { TopicService } from '../topic/topic.service';
@@ -49,7 +49,12 @@ export class SubscriptionService {
     private readonly topics: TopicService,
   ) {}
 
-  /** Creates the subscription (and its own queue unless one is named), or changes its filter. */
+  /**
+   * Creates the subscription (and its own queue unless one is named), or changes its
+   * filter and, given `queueOptions`, its own queue's options. Everything is checked
+   * before anything is written, and the rows it writes (queue, DLQ, subscription) go in
+   * one transaction: a request that fails changes nothing.
+   */
   async subscribe(
     topic: string,
     name: string,
@@ -60,27 +65,44 @@ export class SubscriptionService {
       if (!ALLOWED.includes(key)) throw new InvalidRequestError(key, `unknown option; allowed: ${ALLOWED.join(', ')}`);
     }
     const filter = toFilter(options);
-    const { id: topicId } = await this.topics.find(topic);
-    const existing = await this.live(topicId, name);
-    if (existing) {
-      const queueId = options.queue === undefined ? existing.queueId : (await this.queues.ref(options.queue)).id;
-      if (queueId !== existing.queueId) {
-        throw new InvalidTransitionError(`Subscription "${name}" feeds another queue; detach it and subscribe again.`);
-      }
-      await this.actors.apply(subscriptionActor, { id: existing.id }, { type: 'CONFIGURE', filter });
-      return { subscription: await this.describe(topicId, name), created: false };
+    if (options.queue !== undefined && options.queueOptions !== undefined) {
+      throw new InvalidRequestError(
+        'queueOptions',
+        'applies only to the subscription’s own queue; omit `queue` or configure that queue directly',
+      );
     }
-    const queueId = await this.queueFor(topic, name, options);
     try {
-      await this.actors.create(subscriptionActor, {}, { topicId, name, queueId, ...filter });
+      const [topicId, created] = await inTransaction(this.dataSource, undefined, (tx) =>
+        this.write(topic, name, options, filter, tx),
+      );
+      return { subscription: await this.describe(topicId, name), created };
     } catch (error) {
-      if ((error as { code?: string; constraint?: string }).constraint === 'mailroom_subscription_queue') {
-        throw new InvalidRequestError('queue', `already fed by another subscription of topic "${topic}"`);
-      }
-      if ((error as { code?: string }).code === '23505') return this.subscribe(topic, name, options);
+      // Another node created the subscription (or its queue) first: theirs stands, ours configures it.
+      if ((error as { code?: string; constraint?: string }).code === '23505')
+        return this.subscribe(topic, name, options);
       throw error;
     }
-    return { subscription: await this.describe(topicId, name), created: true };
+  }
+
+  private async write(
+    topic: string,
+    name: string,
+    options: SubscribeOptions,
+    filter: SubscriptionFilter,
+    tx: EntityManager,
+  ): Promise<[number, boolean]> {
+    const { id: topicId } = await this.topics.find(topic, tx);
+    const existing = await this.live(topicId, name, tx);
+    if (existing) {
+      await this.reconfigure(existing, topic, options, tx);
+      await this.actors.apply(subscriptionActor, { id: existing.id }, { type: 'CONFIGURE', filter }, tx);
+      return [topicId, false];
+    }
+    const queueId = await this.queueFor(topic, name, options, tx);
+    const fed = await tx.findOne(SubscriptionEntity, { where: { topicId, queueId, state: Not('detached') } });
+    if (fed) throw new InvalidRequestError('queue', `already fed by subscription "${fed.name}" of topic "${topic}"`);
+    await this.actors.create(subscriptionActor, {}, { topicId, name, queueId, ...filter }, tx);
+    return [topicId, true];
   }
 
   async list(topic: string): Promise<SubscriptionInfo[]> {
@@ -111,28 +133,54 @@ export class SubscriptionService {
     return topicId;
   }
 
-  private async queueFor(topic: string, name: string, options: SubscribeOptions): Promise<number> {
-    if (options.queue !== undefined) {
-      if (options.queueOptions !== undefined) {
-        throw new InvalidRequestError(
-          'queueOptions',
-          'applies only to the subscription’s own queue; omit `queue` or configure that queue directly',
-        );
-      }
-      return (await this.queues.ref(options.queue)).id;
+  /** An existing subscription keeps its queue; `queueOptions` reconfigure it if it is the subscription's own. */
+  private async reconfigure(
+    existing: SubscriptionEntity,
+    topic: string,
+    options: SubscribeOptions,
+    tx: EntityManager,
+  ): Promise<void> {
+    if (options.queue !== undefined && (await this.queues.liveId(options.queue, tx)) !== existing.queueId) {
+      throw new InvalidTransitionError(
+        `Subscription "${existing.name}" feeds another queue; detach it and subscribe again.`,
+      );
     }
-    const own = `${topic}.${name}`;
-    await this.queues.upsert(own, options.queueOptions).catch((error) => {
-      // Name the option where the caller gave it.
-      if (error instanceof InvalidRequestError)
-        throw new InvalidRequestError(`queueOptions.${error.field}`, error.reason);
-      throw error;
-    });
-    return (await this.queues.ref(own)).id;
+    if (options.queueOptions === undefined) return;
+    const own = `${topic}.${existing.name}`;
+    if (!(await this.queues.exists(own, tx)) || (await this.queues.liveId(own, tx)) !== existing.queueId) {
+      throw new InvalidRequestError(
+        'queueOptions',
+        'this subscription feeds a queue it did not create; configure that queue directly',
+      );
+    }
+    await this.ownQueue(own, options.queueOptions, tx);
   }
 
-  private live(topicId: number, name: string): Promise<SubscriptionEntity | null> {
-    return this.dataSource.manager.findOne(SubscriptionEntity, { where: { topicId, name, state: Not('detached') } });
+  /**
+   * The queue the subscription feeds: the named one, or its own `<topic>.<name>`,
+   * created or (given `queueOptions`) reconfigured here, inside the caller's transaction.
+   */
+  private async queueFor(topic: string, name: string, options: SubscribeOptions, tx: EntityManager): Promise<number> {
+    if (options.queue !== undefined) return this.queues.liveId(options.queue, tx);
+    const own = `${topic}.${name}`;
+    if (options.queueOptions === undefined && (await this.queues.exists(own, tx))) return this.queues.liveId(own, tx);
+    await this.ownQueue(own, options.queueOptions ?? {}, tx);
+    return this.queues.liveId(own, tx);
+  }
+
+  /** Creates or reconfigures the subscription's own queue, naming a bad option where the caller gave it. */
+  private async ownQueue(own: string, queueOptions: unknown, tx: EntityManager): Promise<void> {
+    await this.queues.upsert(own, queueOptions, tx).catch((error) => {
+      if (error instanceof InvalidRequestError) {
+        const field = error.field === 'options' ? 'queueOptions' : `queueOptions.${error.field}`;
+        throw new InvalidRequestError(field, error.reason);
+      }
+      throw error;
+    });
+  }
+
+  private live(topicId: number, name: string, manager: EntityManager = this.dataSource.manager) {
+    return manager.findOne(SubscriptionEntity, { where: { topicId, name, state: Not('detached') } });
   }
 
   private async describe(topicId: number, name: string): Promise<SubscriptionInfo> {
@@ -162,6 +210,8 @@ function toFilter(options: SubscribeOptions): SubscriptionFilter {
   }
   for (const [key, value] of Object.entries(headers)) {
     if (typeof value !== 'string') throw new InvalidRequestError(`headers.${key}`, 'must be a string');
+    assertText(key, 'headers');
+    assertText(value, `headers.${key}`);
   }
   return { routingKey, headers };
 }

@@ -1,0 +1,48 @@
+import { PayloadTooLargeException } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+type Next = (error?: unknown) => void;
+type Handler = (request: IncomingMessage, response: ServerResponse, next: Next) => void;
+
+// body-parser (the parser Nest's Express adapter uses) has no bundled types.
+const { json } = require('body-parser') as { json(options: { limit: number; type: () => boolean }): Handler };
+
+/**
+ * Room around the messages themselves in a request: a batch's JSON envelope, field
+ * names and headers, and many small messages together. 1 MiB holds a 1,000-message
+ * batch of ~1 KB messages.
+ */
+export const BATCH_FRAMING_BYTES = 1024 * 1024;
+
+/**
+ * The JSON body parser, with a limit decided per request: `limit()` resolves the current
+ * one. A body over it answers 413 before it is read (by its Content-Length) or as soon as
+ * it streams past the limit, so no request holds more than that in memory. Every body is
+ * parsed as JSON whatever its content-type: a `curl -d` without a JSON header still works,
+ * and no body is silently ignored.
+ */
+export function jsonBody(limit: () => Promise<number>): Handler {
+  const parsers = new Map<number, Handler>();
+  return (request, response, next) => {
+    // Without a body there is nothing to limit (and no need to ask the database).
+    if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) {
+      return next();
+    }
+    limit().then((bytes) => {
+      // body-parser refuses an announced length over the limit too, but only answers once
+      // the client has sent it all (it drains the body first): answer at once instead.
+      if (Number(request.headers['content-length']) > bytes) return next(tooLarge(bytes));
+      let parser = parsers.get(bytes);
+      if (!parser) {
+        parser = json({ limit: bytes, type: () => true });
+        parsers.set(bytes, parser);
+      }
+      parser(request, response, next);
+    }, next);
+  };
+}
+
+/** Shaped like body-parser's own error, which the error filter reads the limit from. */
+function tooLarge(limit: number): PayloadTooLargeException {
+  return new PayloadTooLargeException('request entity too large', { cause: { type: 'entity.too.large', limit } });
+}
