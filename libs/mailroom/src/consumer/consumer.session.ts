@@ -63,7 +63,7 @@ export class ConsumerSession {
   private leaseId: string | null = null;
   /** `per-receive`: leases this session opened, by deadline (ms), released on close(). */
   private readonly ownLeases = new Map<string, number>();
-  private readonly lease: ReturnType<typeof newLease>;
+  private readonly leaseRow: ReturnType<typeof newLease>;
   private claiming: Promise<unknown> = Promise.resolve();
   /** Claims started so far, and the number of the latest one that found nothing (see claim()). */
   private claimsStarted = 0;
@@ -78,7 +78,7 @@ export class ConsumerSession {
     private readonly pollIntervalMs: number,
     readonly ownership: LeaseOwnership,
   ) {
-    this.lease = newLease({ queueId: queue.id, consumer });
+    this.leaseRow = newLease({ queueId: queue.id, consumer });
   }
 
   async receive(options: ReceiveOptions): Promise<ReceivedMessage[]> {
@@ -164,7 +164,7 @@ export class ConsumerSession {
 
   /** A claim into a lease of its own (CLAIM_OWN_SQL); with acks, in the same statement. */
   private async claimOwn(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
-    const { state, snapshot } = this.lease;
+    const { state, snapshot } = this.leaseRow;
     const claim = [options.max, options.leaseMs, this.consumer, state, snapshot];
     const manager = this.dataSource.manager;
     const rows = acks.length

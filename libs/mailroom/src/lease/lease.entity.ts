@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 import { ActorRow } from '../actor/actor.entity';
 
-/** A consumer lease actor row. `expiresAt` is the heartbeat, renewed by plain SQL. */
+/** A lease actor row (lease.machine.ts). `expiresAt` is its deadline, moved by plain SQL: its owner's claims and extends. */
 @Entity('mailroom_lease')
 export class LeaseEntity extends ActorRow {
   @PrimaryColumn({ type: 'uuid' })
