@@ -42,8 +42,12 @@ export class DeliveriesController {
   @ApiOperation({
     summary: 'Receive up to max messages, waiting up to waitMs for the first',
     description:
-      'Each message is leased to the consumer until leaseExpiresAt. A paused queue delivers nothing. ' +
-      'With `ack`, the given receipts are acked first, in the same statement.',
+      'The messages are leased to this call (its client) until leaseExpiresAt: only extending their receipts ' +
+      'moves that deadline; other receives, by any client and under any consumer name, never renew it. Unless ' +
+      'acked, nacked or extended in time they are delivered again about a second after the deadline (spending ' +
+      'an attempt). On an exclusive queue the consumer name is the one active consumer and its receives share ' +
+      'one lease, renewed by each of them. A paused queue delivers nothing. With `ack`, the given receipts are ' +
+      'acked first, in the same statement, and the new batch gets a lease of its own.',
   })
   @ApiBody({ type: ReceiveRequestDto, required: false })
   @ApiOkResponse({ type: ReceiveResultDto })
@@ -96,7 +100,12 @@ export class DeliveriesController {
 
   @Post(':name/extend')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Extend the leases holding these deliveries to at least now + leaseMs' })
+  @ApiOperation({
+    summary: 'Extend the leases holding these deliveries to at least now + leaseMs',
+    description:
+      'Only the holder of the receipts can keep its deliveries: a lease is the batch of one receive, and this ' +
+      'moves the deadline of the batches these receipts came from. A receipt whose lease expired answers 409.',
+  })
   @ApiBody({ type: ExtendRequestDto })
   @ApiOkResponse({ type: ExtendResultDto })
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT, HttpStatus.GONE)

@@ -100,7 +100,13 @@ export class SendBatchResultDto {
 }
 
 export class ReceiveRequestDto {
-  @ApiPropertyOptional({ description: "The consumer's stable name (same pattern as queue names)", default: 'default' })
+  @ApiPropertyOptional({
+    description:
+      "The consumer's stable name (same pattern as queue names). It does not share leases: the messages this " +
+      'call receives are leased to this call alone, and receives by others using the same name never renew them ' +
+      '(on an exclusive queue, the name is the one active consumer and its receives share one lease).',
+    default: 'default',
+  })
   consumer?: string;
 
   @ApiPropertyOptional({ type: 'integer', description: 'Most messages to take', minimum: 1, maximum: 100, default: 1 })
@@ -117,7 +123,9 @@ export class ReceiveRequestDto {
 
   @ApiPropertyOptional({
     type: 'integer',
-    description: "Lease duration (ms); default: the queue's leaseMs",
+    description:
+      "Lease duration (ms); default: the queue's leaseMs. The messages come back to the queue about a second " +
+      'after leaseExpiresAt unless acked, nacked or extended with their receipts before it',
     minimum: 100,
     maximum: 43_200_000,
   })
@@ -158,7 +166,11 @@ export class ReceivedMessageDto {
   @ApiProperty({ description: 'Present it to ack, nack or extend this delivery' })
   receipt: string;
 
-  @ApiProperty({ type: String, format: 'date-time' })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    description: "This receive's lease deadline; it moves only when you extend this delivery's receipt",
+  })
   leaseExpiresAt: Date;
 }
 

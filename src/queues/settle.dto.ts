@@ -48,7 +48,9 @@ export class ExtendRequestDto {
 
   @ApiProperty({
     type: 'integer',
-    description: 'The leases holding these deliveries last at least this long from now (ms)',
+    description:
+      'The leases holding these deliveries (the receives they came from, each with all its deliveries) last at ' +
+      'least this long from now (ms). Only the holder of the receipts can extend; nothing else renews a lease',
     minimum: 100,
     maximum: 43_200_000,
   })

@@ -114,7 +114,7 @@ describe('leases', () => {
     expect(error.receipts).toEqual([old.receipt]);
   });
 
-  it('opens one lease for concurrent receives on one consumer name, and claims for it one at a time', async () => {
+  it('gives each of concurrent receives on one consumer name a lease of its own', async () => {
     await client.createQueue('shared-session');
     await client.sendBatch(
       'shared-session',
@@ -128,7 +128,8 @@ describe('leases', () => {
       `SELECT count(*)::int AS leases FROM mailroom_lease l JOIN mailroom_queue q ON q.id = l.queue_id
         WHERE q.name = 'shared-session' AND l.consumer = 'shared'`,
     );
-    expect(leases).toBe(1);
+    expect(leases).toBe(10);
+    for (const batch of batches) expect(new Set(batch.map((m) => m.leaseExpiresAt!.getTime())).size).toBe(1);
     await client.ack(
       'shared-session',
       batches.flat().map((m) => m.receipt),
@@ -161,24 +162,25 @@ describe('leases', () => {
     expect(rows.map((r: { attempts: number }) => r.attempts)).toEqual([1, 1]);
     await Promise.all(nodes.map((n) => n.close()));
   });
-  it('renews the lease on a claim that takes messages, and on an empty one only past half its time', async () => {
+  it("renews a session's lease on a claim that takes messages, and on an empty one only past half its time", async () => {
     await client.createQueue('renewal');
+    const session = { consumer: 'renewer', session: 'instance-1' };
     const lease = async () =>
       (
         await db.dataSource.query(
           `SELECT xmin::text AS version, expires_at FROM mailroom_lease WHERE consumer = 'renewer' AND state = 'active'`,
         )
       )[0] as { version: string; expires_at: Date };
-    expect(await client.receive('renewal', { consumer: 'renewer', leaseMs: 1_000 })).toEqual([]);
+    expect(await client.receive('renewal', { ...session, leaseMs: 1_000 })).toEqual([]);
     const opened = await lease();
-    expect(await client.receive('renewal', { consumer: 'renewer', leaseMs: 1_000 })).toEqual([]);
+    expect(await client.receive('renewal', { ...session, leaseMs: 1_000 })).toEqual([]);
     expect(await lease()).toEqual(opened); // not even a row version: the empty claim wrote nothing
     await sleep(600);
-    expect(await client.receive('renewal', { consumer: 'renewer', leaseMs: 1_000 })).toEqual([]);
+    expect(await client.receive('renewal', { ...session, leaseMs: 1_000 })).toEqual([]);
     const renewed = await lease();
     expect(renewed.expires_at.getTime()).toBeGreaterThan(opened.expires_at.getTime());
     await client.send('renewal', 'm');
-    const [m] = await client.receive('renewal', { consumer: 'renewer', leaseMs: 5_000 });
+    const [m] = await client.receive('renewal', { ...session, leaseMs: 5_000 });
     expect((await lease()).expires_at.getTime()).toBeGreaterThan(renewed.expires_at.getTime());
     expect(m.leaseExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 4_000);
   });

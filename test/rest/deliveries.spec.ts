@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/wait';
 import { startBroker, statsOf, uniqueName, type TestBroker } from './broker';
 
 let broker: TestBroker;
@@ -218,6 +219,29 @@ describe('ack, nack, extend', () => {
     expect(reply).toMatchObject({ status: 409, body: { error: { code: 'lease_lost' } } });
     const [again] = await receive(queue);
     expect(again).toMatchObject({ id: message.id, deliveryCount: 2 });
+  });
+});
+
+describe('a lease belongs to the client that received it', () => {
+  it("redelivers a crashed client's messages to a sibling polling under the same consumer name", async () => {
+    const queue = await queueWith(1, 2, 3);
+    const crashed = await receive(queue, { consumer: 'replicas', max: 3, leaseMs: 1_000 });
+    expect(crashed).toHaveLength(3);
+    // The sibling's empty polls, past half of the crashed client's lease, do not move its deadline.
+    for (let i = 0; i < 3; i += 1) expect(await receive(queue, { consumer: 'replicas', waitMs: 200 })).toEqual([]);
+    const after = await broker.call('POST', `/v1/queues/${queue}/extend`, {
+      receipts: [crashed[0].receipt],
+      leaseMs: 100,
+    });
+    expect(after.body.leaseExpiresAt).toBe(crashed[0].leaseExpiresAt);
+    const redelivered = new Map<string, Delivery>();
+    await until(async () => {
+      for (const m of await receive(queue, { consumer: 'replicas', max: 3, waitMs: 200 })) redelivered.set(m.id, m);
+      return redelivered.size === 3;
+    }, 15_000);
+    expect([...redelivered.values()].map((m) => [m.id, m.deliveryCount]).sort()).toEqual(
+      crashed.map((m) => [m.id, 2]).sort(),
+    );
   });
 });
 

@@ -245,8 +245,11 @@ export class MailroomClient {
     return this.settlement.extend(queue, receipts, leaseMs, options);
   }
 
-  /** Ends one consumer's session on a queue (graceful: no attempts spent). */
-  release(queue: string, consumer?: string): Promise<void> {
-    return this.sessions.release(queue, consumer);
+  /**
+   * Ends one consumer's session on a queue (graceful: no attempts spent): the leases its
+   * receives on this node still hold, or those of the receives that named `session`.
+   */
+  release(queue: string, consumer?: string, session?: string): Promise<void> {
+    return this.sessions.release(queue, consumer, session);
   }
 }

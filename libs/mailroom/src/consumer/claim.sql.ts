@@ -41,18 +41,21 @@ import { COMPLETE, HELD } from './settle.sql';
 const MESSAGE_COLUMNS = 'm.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count';
 
 /**
- * Claim (at-least-once): take up to `max` deliverable messages into the session's lease,
- * renewing it to now + `leaseMs` ms, in one statement.
+ * Claim into a session's lease (at-least-once, the push consumer's and an exclusive
+ * queue's holder): take up to `max` deliverable messages into the session's lease,
+ * renewing it to now + `leaseMs` ms, in one statement. Only the session's own claims and
+ * its heartbeat's extends renew its lease.
  *
  * - The lease row is updated (and so locked) before any message is put into it: the lock
- *   conflicts with the reaper's SELECT ... FOR UPDATE, so a lease cannot expire while
+ *   conflicts with the reaper's DELETE ... FOR UPDATE, so a lease cannot expire while
  *   messages land in it; if it expired (or was released) meanwhile, `l` is empty, nothing
  *   is claimed, and the session opens a new lease. Without this, messages could land in a
  *   dead lease and never return.
  * - A claim that finds nothing writes nothing unless the lease is past half its time: an
  *   idle consumer's polls and wake-ups (ten pull loops woken by one message, say) are then
  *   read-only, with no WAL and no commit flush, instead of one renewal each. A live lease
- *   is still renewed by any receive in its second half.
+ *   is still renewed by any receive of the session in its second half (an exclusive
+ *   queue's holder keeps the queue while it polls).
  * - `only` further conditions the claim (not the renewal).
  * `lease` is the row as the statement's snapshot saw it; `l` the renewal, if any.
  */
@@ -106,6 +109,63 @@ acked AS (
 )
 SELECT ${COMPLETE} AS acked, coalesce((SELECT expires_at FROM l), lease.expires_at) AS expires_at, c.*
   FROM (SELECT) AS one LEFT JOIN lease ON true LEFT JOIN claimed c ON true`;
+
+/**
+ * Claim into a lease of the claim's own (a pull receive): the statement opens a new lease
+ * actor row (the machine's initial state and snapshot, lease.actor.ts newLease) for what it
+ * takes, so the batch belongs to this receive alone: its deadline moves only when its
+ * receipts are extended, and nobody else's receive renews it. A claim that finds nothing
+ * opens nothing and writes nothing. The lease row is new and invisible to the reaper until
+ * the statement commits together with its messages, so no message lands in a dead lease.
+ * `only` further conditions the claim (and so the lease).
+ */
+const claimIntoNewLease = (p: {
+  queue: string;
+  max: string;
+  leaseMs: string;
+  consumer: string;
+  state: string;
+  snapshot: string;
+  only?: string;
+}) => `
+q AS (
+  SELECT id, max_deliveries, ordering FROM mailroom_queue WHERE id = ${p.queue} AND state = 'active'
+),
+${deliverable(p.max)},
+l AS (
+  INSERT INTO mailroom_lease (id, queue_id, consumer, exclusive, state, snapshot, version, expires_at)
+  SELECT gen_random_uuid(), ${p.queue}, ${p.consumer}, false, ${p.state}, ${p.snapshot}::jsonb, 1,
+         now() + ${p.leaseMs} * interval '1 millisecond'
+   WHERE EXISTS (SELECT 1 FROM candidates)${p.only ? ` AND ${p.only}` : ''}
+  RETURNING id, expires_at
+),
+claimed AS (
+  UPDATE mailroom_message m
+     SET lease_id = l.id, delivery_count = m.delivery_count + 1
+    FROM candidates c, l
+   WHERE m.seq = c.seq
+  RETURNING ${MESSAGE_COLUMNS}
+)`;
+
+/** $1 queue, $2 max, $3 lease ms, $4 consumer, $5-$6 the new lease's state and snapshot. One row per message. */
+export const CLAIM_OWN_SQL = `
+WITH ${claimIntoNewLease({ queue: '$1', max: '$2', leaseMs: '$3', consumer: '$4', state: '$5', snapshot: '$6' })}
+SELECT l.id AS lease_id, l.expires_at, c.* FROM l, claimed c`;
+
+/**
+ * ACK_AND_CLAIM_SQL for a claim into its own lease: $1-$5 the receipts to ack (as
+ * ACK_SQL), $6 max, $7 lease ms, $8 consumer, $9-$10 the new lease's state and snapshot.
+ * The acked messages sit in earlier leases this statement does not touch, and the new
+ * lease is locked by nobody else, so the reaper (lease rows, then their messages) cannot
+ * deadlock with it: at worst it waits for the acks to commit and finds them gone.
+ */
+export const ACK_AND_CLAIM_OWN_SQL = `${HELD},
+${claimIntoNewLease({ queue: '$1', max: '$6', leaseMs: '$7', consumer: '$8', state: '$9', snapshot: '$10', only: COMPLETE })},
+acked AS (
+  DELETE FROM mailroom_message m USING held WHERE ${COMPLETE} AND m.seq = held.seq RETURNING m.seq
+)
+SELECT ${COMPLETE} AS acked, l.id AS lease_id, l.expires_at, c.*
+  FROM (SELECT) AS one LEFT JOIN l ON true LEFT JOIN claimed c ON true`;
 
 /**
  * Take (at-most-once): claim and delete in one statement; the handler runs afterwards,

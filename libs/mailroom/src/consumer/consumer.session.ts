@@ -1,10 +1,11 @@
 import { query } from '../database/transaction';
 import type { DataSource } from 'typeorm';
+import { newLease } from '../lease/lease.actor';
 import type { LeaseService } from '../lease/lease.service';
 import type { ReceivedMessage } from '../message/message';
 import type { QueueRef } from '../queue/queue.service';
 import { LeaseLostError } from '../errors/mailroom.errors';
-import { ACK_AND_CLAIM_SQL, CLAIM_SQL, TAKE_SQL } from './claim.sql';
+import { ACK_AND_CLAIM_OWN_SQL, ACK_AND_CLAIM_SQL, CLAIM_OWN_SQL, CLAIM_SQL, TAKE_SQL } from './claim.sql';
 import { encodeReceipt, receiptArrays, type Receipt } from './receipt';
 import { staleReceipts } from './settlement';
 import type { Wakeups } from './wakeups';
@@ -15,8 +16,8 @@ export interface ReceiveOptions {
   /** Long-poll: wait up to this long for a message (0 returns at once). */
   waitMs: number;
   /**
-   * Lease duration for this receive: a claim that takes messages renews the session's lease
-   * to at least now + leaseMs; one that finds nothing does only past half the lease.
+   * Lease duration for this receive: the messages it claims are leased until now + leaseMs
+   * (a session lease: renewed to at least that; see ConsumerSession).
    */
   leaseMs: number;
   signal?: AbortSignal;
@@ -29,6 +30,8 @@ export interface ReceiveOptions {
 interface ClaimRow {
   /** ACK_AND_CLAIM_SQL: whether every receipt to ack was live (and so acked). */
   acked?: boolean;
+  /** CLAIM_OWN_SQL: the lease the claim opened. */
+  lease_id?: string | null;
   expires_at?: Date | null;
   seq: string | null;
   id: string;
@@ -40,13 +43,27 @@ interface ClaimRow {
 }
 
 /**
- * One consumer session on one queue: owns a lease actor and claims messages into it.
- * Receiving renews the lease (see CLAIM_SQL); a lease that expired (or was lost to the
- * reaper) is replaced by a new one on the next receive, and its messages come back via the
- * reaper.
+ * Who owns the leases of a session's receives:
+ * - `per-receive` (pull receives of a standard or grouped queue): each claim opens a lease
+ *   of its own for the batch it takes (CLAIM_OWN_SQL). Only extends with that batch's
+ *   receipts move its deadline; other receives of the consumer name never do.
+ * - `session` (a push consumer instance; an exclusive queue, whose one active consumer is
+ *   the consumer name): one lease for all the session's claims, renewed by them
+ *   (CLAIM_SQL) and by the owner's extends (the push consumer's heartbeat).
+ */
+export type LeaseOwnership = 'per-receive' | 'session';
+
+/**
+ * One consumer's receives on one queue on this node: claims messages under leases (see
+ * LeaseOwnership) and coalesces the claims of receives woken together. A lease that
+ * expired is replaced on the next claim; its messages come back via the reaper.
  */
 export class ConsumerSession {
+  /** The session lease (`session` ownership). */
   private leaseId: string | null = null;
+  /** `per-receive`: leases this session opened, by deadline (ms), released on close(). */
+  private readonly ownLeases = new Map<string, number>();
+  private readonly leaseRow: ReturnType<typeof newLease>;
   private claiming: Promise<unknown> = Promise.resolve();
   /** Claims started so far, and the number of the latest one that found nothing (see claim()). */
   private claimsStarted = 0;
@@ -59,7 +76,10 @@ export class ConsumerSession {
     private readonly leases: LeaseService,
     private readonly wakeups: Wakeups,
     private readonly pollIntervalMs: number,
-  ) {}
+    readonly ownership: LeaseOwnership,
+  ) {
+    this.leaseRow = newLease({ queueId: queue.id, consumer });
+  }
 
   async receive(options: ReceiveOptions): Promise<ReceivedMessage[]> {
     const deadline = Date.now() + options.waitMs;
@@ -84,11 +104,12 @@ export class ConsumerSession {
     }
   }
 
-  /** Ends the session: unsettled messages return without spending an attempt. */
+  /** Ends the session: unsettled messages of its live leases return without spending an attempt. */
   async close(): Promise<void> {
-    const leaseId = this.leaseId;
+    const leaseIds = [...this.ownLeases.keys(), ...(this.leaseId ? [this.leaseId] : [])];
     this.leaseId = null;
-    if (leaseId) await this.leases.release(leaseId);
+    this.ownLeases.clear();
+    for (const id of leaseIds) await this.leases.release(id);
   }
 
   private async take(max: number): Promise<ReceivedMessage[]> {
@@ -100,9 +121,10 @@ export class ConsumerSession {
   }
 
   /**
-   * One claim at a time per session: every claim updates the session's lease row, so
+   * One claim at a time per session: with a session lease every claim updates its row, so
    * concurrent ones would only queue on its row lock, each holding a pooled connection
-   * through the wait (measured: 10 pull loops on one consumer name, ~550 msg/s).
+   * through the wait (measured: 10 pull loops on one consumer name, ~550 msg/s); with
+   * per-receive leases it is what lets receives woken together skip claims (below).
    */
   private claim(options: ReceiveOptions, acks: Receipt[], wokenAt: number): Promise<ReceivedMessage[]> {
     // Receives waiting on one session all wake on one notification. Once a claim that
@@ -124,6 +146,7 @@ export class ConsumerSession {
   }
 
   private async claimInLease(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
+    if (this.ownership === 'per-receive') return this.claimOwn(options, acks);
     for (let attempt = 0; attempt < 2; attempt += 1) {
       if (!this.leaseId) this.leaseId = await this.leases.open(this.queue, this.consumer, options.leaseMs);
       if (!this.leaseId) break; // exclusive ordering: another consumer holds the queue
@@ -137,6 +160,27 @@ export class ConsumerSession {
     // Nothing claimed; receipts still to ack are acked on their own, as ack() would.
     if (acks.length) await this.ackAndClaim(acks, { ...options, max: 0 });
     return [];
+  }
+
+  /** A claim into a lease of its own (CLAIM_OWN_SQL); with acks, in the same statement. */
+  private async claimOwn(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
+    const { state, snapshot } = this.leaseRow;
+    const claim = [options.max, options.leaseMs, this.consumer, state, snapshot];
+    const manager = this.dataSource.manager;
+    const rows = acks.length
+      ? await query<ClaimRow>(manager, ACK_AND_CLAIM_OWN_SQL, [
+          this.queue.id,
+          ...receiptArrays(acks),
+          acks.length,
+          ...claim,
+        ])
+      : await query<ClaimRow>(manager, CLAIM_OWN_SQL, [this.queue.id, ...claim]);
+    if (acks.length && !rows[0].acked) throw new LeaseLostError(await staleReceipts(manager, this.queue.id, acks));
+    const opened = rows[0]?.lease_id ? rows[0] : null;
+    // Remembered only to release it on close(); a lease past its deadline is the reaper's.
+    for (const [id, deadline] of this.ownLeases) if (deadline < Date.now()) this.ownLeases.delete(id);
+    if (opened) this.ownLeases.set(opened.lease_id!, opened.expires_at!.getTime());
+    return opened ? toMessages(rows, opened.expires_at!) : [];
   }
 
   private async ackAndClaim(acks: Receipt[], options: ReceiveOptions): Promise<ClaimRow[]> {

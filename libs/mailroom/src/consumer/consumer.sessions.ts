@@ -9,8 +9,19 @@ import { decodeReceipts } from './receipt';
 import type { Wakeups } from './wakeups';
 
 export interface ReceiveRequest {
-  /** The consumer's stable name; receives of one name on one node share a session and its lease. */
+  /**
+   * The consumer's stable name (default: the node's default consumer). Each receive owns
+   * the lease of the messages it claims: only extends with their receipts move its
+   * deadline, and no other receive of the name renews it. On an exclusive queue the name is
+   * the one active consumer: its receives share one lease, which each of them renews.
+   */
   consumer?: string;
+  /**
+   * A session of your own on this node (the push consumer passes one per instance):
+   * receives naming it share one lease, renewed by their claims and by extends of any of
+   * their receipts, and released by release(queue, consumer, session).
+   */
+  session?: string;
   max?: number;
   waitMs?: number;
   /** Default: the queue's leaseMs. */
@@ -24,7 +35,11 @@ export interface ReceiveRequest {
   ack?: string[];
 }
 
-/** The node's pull sessions, one per (queue, consumer name), created on first receive. */
+/**
+ * The node's consumer sessions, one per (queue, consumer name[, session]), created on first
+ * receive: they coalesce the claims of receives woken together and own their leases
+ * (ConsumerSession's LeaseOwnership).
+ */
 export class ConsumerSessions {
   private readonly sessions = new Map<string, ConsumerSession>();
 
@@ -44,15 +59,16 @@ export class ConsumerSessions {
     assertInteger(max, 'max', 1, 100);
     assertInteger(waitMs, 'waitMs', 0, 20_000);
     if (leaseMs !== undefined) assertInteger(leaseMs, 'leaseMs', 100, 12 * 3_600_000);
+    if (request.session !== undefined) assertName(request.session, 'session');
     const ref = await this.queues.ref(queue);
-    const session = this.session(ref, consumer);
+    const session = this.session(ref, consumer, request.session);
     return session.receive({ max, waitMs, leaseMs: leaseMs ?? ref.options.leaseMs, signal, take, ack });
   }
 
   /** Ends one session gracefully: its unsettled messages return without spending an attempt. */
-  async release(queue: string, consumer = this.settings.defaultConsumer): Promise<void> {
+  async release(queue: string, consumer = this.settings.defaultConsumer, sessionName?: string): Promise<void> {
     const ref = await this.queues.ref(queue);
-    const key = `${ref.id}:${consumer}`;
+    const key = sessionKey(ref, consumer, sessionName);
     const session = this.sessions.get(key);
     this.sessions.delete(key);
     await session?.close();
@@ -65,14 +81,28 @@ export class ConsumerSessions {
     if (release) await Promise.all(sessions.map((session) => session.close()));
   }
 
-  private session(ref: QueueRef, consumer: string): ConsumerSession {
-    const key = `${ref.id}:${consumer}`;
+  private session(ref: QueueRef, consumer: string, sessionName?: string): ConsumerSession {
+    const key = sessionKey(ref, consumer, sessionName);
     let session = this.sessions.get(key);
     if (!session) {
       const { dataSource, leases, wakeups } = this;
-      session = new ConsumerSession(ref, consumer, dataSource, leases, wakeups, this.settings.pollIntervalMs);
+      const shared = sessionName !== undefined || ref.options.ordering === 'exclusive';
+      const ownership = shared ? 'session' : 'per-receive';
+      session = new ConsumerSession(
+        ref,
+        consumer,
+        dataSource,
+        leases,
+        wakeups,
+        this.settings.pollIntervalMs,
+        ownership,
+      );
       this.sessions.set(key, session);
     }
     return session;
   }
+}
+
+function sessionKey(ref: QueueRef, consumer: string, sessionName?: string): string {
+  return sessionName === undefined ? `${ref.id}:${consumer}` : `${ref.id}:${consumer}:${sessionName}`;
 }

@@ -34,6 +34,12 @@ export interface OnMessageOptions {
   queueOptions?: Record<string, unknown>;
   /** How long shutdown waits for running handlers (default 10000 ms). */
   shutdownTimeoutMs?: number;
+  /**
+   * A call running longer fails its delivery with "handler timed out" (retried by the retry
+   * policy, or dead-lettered) and frees its slot; exactly-once, its transaction rolls back.
+   * Default 60000 ms.
+   */
+  timeoutMs?: number;
 }
 
 export interface OnTopicOptions extends OnMessageOptions {
@@ -57,6 +63,7 @@ export interface ConsumerSpec {
   retry?: RetryPolicy;
   leaseMs?: number;
   shutdownTimeoutMs: number;
+  timeoutMs: number;
 }
 
 const MESSAGE_KEYS = [
@@ -70,6 +77,7 @@ const MESSAGE_KEYS = [
   'leaseMs',
   'queueOptions',
   'shutdownTimeoutMs',
+  'timeoutMs',
 ];
 const MODES: Record<DeliveryMode, AckMode> = {
   'at-most-once': 'auto',
@@ -112,6 +120,8 @@ export function resolveConsumerSpec(
     if (options.leaseMs !== undefined) assertInteger(options.leaseMs, 'leaseMs', 100, 12 * 3_600_000);
     const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     assertInteger(shutdownTimeoutMs, 'shutdownTimeoutMs', 0, 600_000);
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    assertInteger(timeoutMs, 'timeoutMs', 1, 12 * 3_600_000);
     if (topic && options.routingKey !== undefined) routingPattern(options.routingKey);
     if (topic && options.subscription !== undefined) assertName(options.subscription, 'subscription');
     const retry = options.retry === undefined ? undefined : resolveRetryPolicy(options.retry);
@@ -125,6 +135,7 @@ export function resolveConsumerSpec(
       retry,
       leaseMs: options.leaseMs,
       shutdownTimeoutMs,
+      timeoutMs,
     };
   } catch (error) {
     throw new Error(`Mailroom handler ${where}: ${(error as Error).message}`, { cause: error });

@@ -1,11 +1,13 @@
 import type { Logger } from '@nestjs/common';
 import type { MailroomClient } from '../client/mailroom.client';
-import { NonRetryableError } from '../errors/mailroom.errors';
+import type { EntityManager } from 'typeorm';
+import { LeaseLostError, NonRetryableError } from '../errors/mailroom.errors';
 import { recordAllInInbox, recordInInbox } from '../inbox/inbox';
 import type { ReceivedMessage } from '../message/message';
 import type { AckBatcher } from './ack.batcher';
 import { reportFailure } from './handler.events';
 import type { ConsumerSpec } from './handler.options';
+import { cancelRunningStatement, HandlerTimedOutError, withHandlerTimeout } from './handler.timeout';
 import type { MessageContext } from './message-context';
 import { retryDelay } from './retry.policy';
 import type { NackOptions } from './settlement';
@@ -45,7 +47,10 @@ export class HandlerRunner {
   /** At-least-once (ack after the handler resolves) or at-most-once (already taken: nothing to settle). */
   private async runAtLeastOnce(message: ReceivedMessage): Promise<void> {
     let settled = this.spec.ackMode === 'auto';
+    let timedOut = false;
     const settle = async (work: () => Promise<unknown>) => {
+      // Past its timeout the delivery was failed for it: a late ack or nack must not count.
+      if (timedOut) throw new LeaseLostError([message.receipt]);
       settled = true;
       await work();
     };
@@ -55,8 +60,9 @@ export class HandlerRunner {
       nack: (options = {}) => settle(() => this.nack(message, options)),
     };
     try {
-      await this.handler(message.body, context);
+      await withHandlerTimeout(() => this.handler(message.body, context), this.spec.timeoutMs);
     } catch (error) {
+      timedOut = error instanceof HandlerTimedOutError;
       if (!settled) throw error;
       this.logger.error(`handler failed after settling message ${message.id}: ${(error as Error)?.message ?? error}`);
       return;
@@ -90,7 +96,7 @@ export class HandlerRunner {
           nackRequested = options;
         },
       };
-      if (await recordInInbox(manager, this.spec.consumer, message.id)) await this.handler(message.body, context);
+      if (await recordInInbox(manager, this.spec.consumer, message.id)) await this.call(message, context, manager);
       if (nackRequested) throw new NackRequested(nackRequested);
       await this.client.ack(this.queue, [message.receipt], { manager });
     });
@@ -121,7 +127,7 @@ export class HandlerRunner {
               nackRequested = true;
             },
           };
-          await this.handler(message.body, context);
+          await this.call(message, context, manager);
           if (nackRequested) throw new NackRequested({});
         }
         await this.client.ack(
@@ -133,6 +139,16 @@ export class HandlerRunner {
     } catch {
       for (const message of messages) await this.handle(message);
     }
+  }
+
+  /**
+   * An exactly-once handler's call in its transaction, bounded by the handler's timeout:
+   * past it the transaction rolls back (the handler's writes and the inbox row with it),
+   * and the delivery fails.
+   */
+  private call(message: ReceivedMessage, context: MessageContext, manager: EntityManager): Promise<unknown> {
+    const cancel = () => cancelRunningStatement(manager, this.client.dataSource);
+    return withHandlerTimeout(() => this.handler(message.body, context), this.spec.timeoutMs, cancel);
   }
 
   private describe(message: ReceivedMessage): Omit<MessageContext, 'ack' | 'nack'> {

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { MailroomClient } from '../client/mailroom.client';
 import { LeaseLostError } from '../errors/mailroom.errors';
 import type { ReceivedMessage } from '../message/message';
@@ -34,6 +35,8 @@ export class PushConsumer {
   private loop: Promise<void> = Promise.resolve();
   private extender: NodeJS.Timeout | null = null;
   private slotFreed: (() => void) | null = null;
+  /** This instance's session: one lease of its own, renewed by its claims and its heartbeat. */
+  private readonly session = randomUUID();
 
   constructor(
     private readonly client: MailroomClient,
@@ -76,7 +79,7 @@ export class PushConsumer {
         )
         .catch(() => undefined);
     }
-    if (this.spec.ackMode === 'manual') await this.client.release(this.queue, this.spec.consumer);
+    if (this.spec.ackMode === 'manual') await this.client.release(this.queue, this.spec.consumer, this.session);
   }
 
   private async claimLoop(): Promise<void> {
@@ -132,7 +135,7 @@ export class PushConsumer {
   }
 
   private claim(max: number, waitMs: number, ack?: string[]): Promise<ReceivedMessage[]> {
-    const request = { consumer: this.spec.consumer, max, waitMs, signal: this.abort.signal };
+    const request = { consumer: this.spec.consumer, session: this.session, max, waitMs, signal: this.abort.signal };
     return this.spec.ackMode === 'auto'
       ? this.client.take(this.queue, request)
       : this.client.receive(this.queue, { ...request, leaseMs: this.spec.leaseMs, ack });

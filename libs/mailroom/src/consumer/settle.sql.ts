@@ -14,7 +14,7 @@ import { bury, POLICY_DELAY_SQL } from '../dead-letter/bury.sql';
  * reaper's UPDATE waits and finds the message already settled.
  * $1 queue id, $2 seqs, $3 ids, $4 delivery numbers, $5 how many receipts.
  */
-export const HELD = `
+const held = (lock: string) => `
 WITH r AS (SELECT * FROM unnest($2::bigint[], $3::uuid[], $4::int[]) AS r(seq, id, delivery)),
 held AS (
   SELECT m.seq, m.delivery_count, m.lease_id, m.attempts, l.consumer
@@ -22,8 +22,10 @@ held AS (
     JOIN r ON m.seq = r.seq AND m.id = r.id AND m.delivery_count = r.delivery
     JOIN mailroom_lease l ON l.id = m.lease_id AND l.state = 'active' AND l.expires_at > now()
    WHERE m.queue_id = $1
-     FOR UPDATE OF m
+   ${lock}
 )`;
+
+export const HELD = held('FOR UPDATE OF m');
 
 /**
  * Whether every receipt was found. A scalar subquery, so it is an InitPlan evaluated once;
@@ -69,12 +71,18 @@ woken AS (
 SELECT s.seq FROM (SELECT seq FROM returned UNION ALL SELECT seq FROM dead) s
  CROSS JOIN (SELECT count(*) FROM woken) n`;
 
-/** Extend: push the lease(s) holding these deliveries to at least now + $6 ms. */
-export const EXTEND_SQL = `${HELD}
+/**
+ * Extend: push the lease(s) holding these deliveries to at least now + $6 ms; only the
+ * receipts' holder can, so nobody else keeps a lease alive. It locks the lease rows only,
+ * not the messages: messages then leases would be the reverse of the reaper's order (lease
+ * rows, then their messages) and could deadlock with it. A lease the reaper took meanwhile
+ * is gone when the UPDATE gets its row, and that receipt's extend fails (409).
+ */
+export const EXTEND_SQL = `${held('')}
 UPDATE mailroom_lease l
    SET expires_at = greatest(l.expires_at, now() + $6 * interval '1 millisecond')
   FROM (SELECT DISTINCT lease_id FROM held) h
- WHERE ${COMPLETE} AND l.id = h.lease_id AND l.state = 'active'
+ WHERE ${COMPLETE} AND l.id = h.lease_id AND l.state = 'active' AND l.expires_at > now()
 RETURNING l.expires_at`;
 
 /** Failure path only: which of the receipts are still live, to name the stale ones. */

@@ -1,8 +1,10 @@
+import { initialTransition } from 'xstate';
 import { query } from '../database/transaction';
+import type { PersistedActor } from '../actor/actor.entity';
 import type { ActorKind } from '../actor/actor.store';
 import { LeaseEntity } from './lease.entity';
-import { leaseMachine } from './lease.machine';
-import { RETURN_MESSAGES_SQL } from './lease.sql';
+import { leaseMachine, type LeaseContext } from './lease.machine';
+import { FORGET_LEASE_SQL, RETURN_MESSAGES_SQL } from './lease.sql';
 
 /** Lease actors as the actor store keeps them. */
 export const leaseActor: ActorKind<typeof leaseMachine, LeaseEntity> = {
@@ -15,6 +17,18 @@ export const leaseActor: ActorKind<typeof leaseMachine, LeaseEntity> = {
       const { countAttempt } = params as { countAttempt: boolean };
       await query(manager, RETURN_MESSAGES_SQL, [row.id, countAttempt ? 1 : 0, row.consumer]);
     },
+    forget: async (manager, row) => {
+      await query(manager, FORGET_LEASE_SQL, [row.id]);
+    },
   },
   refusal: (row, event) => `Lease ${row.id} is ${row.state}; it does not accept ${event.type}.`,
 };
+
+/**
+ * A new lease's stored state and snapshot, as the machine starts it: claims that open a
+ * lease inside their own statement (claim.sql.ts) write these, as ActorStore.create would.
+ */
+export function newLease(context: LeaseContext): { state: string; snapshot: PersistedActor } {
+  const [snapshot] = initialTransition(leaseMachine, context);
+  return { state: String(snapshot.value), snapshot: { value: String(snapshot.value), context: snapshot.context } };
+}

@@ -8,10 +8,12 @@ export interface LeaseContext {
 export type LeaseEvent = { type: 'RELEASE' } | { type: 'EXPIRE' };
 
 /**
- * A consumer session's claim on the messages it received: active → released
- * (graceful: unstarted messages go back without spending an attempt) | expired (the
- * reaper: messages go back and each counts one failed attempt). The heartbeat
- * (expires_at) is a column renewed by receive/extend, not an event: it changes no state.
+ * A claim on delivered messages, owned by whoever received them (one pull receive's
+ * batch, or one push consumer's session): active → released (graceful: unstarted
+ * messages go back without spending an attempt) | expired (the reaper: messages go back
+ * and each counts one failed attempt). A finished lease is forgotten (its row deleted),
+ * so lease rows are bounded by the leases alive. The deadline (expires_at) is a column
+ * moved by its owner's extend or claims, not an event: it changes no state.
  */
 export const leaseMachine = setup({
   types: {
@@ -21,6 +23,7 @@ export const leaseMachine = setup({
   },
   actions: {
     returnMessages: (_, _params: { countAttempt: boolean }) => {},
+    forget: () => {},
   },
 }).createMachine({
   id: 'lease',
@@ -29,8 +32,14 @@ export const leaseMachine = setup({
   states: {
     active: {
       on: {
-        RELEASE: { target: 'released', actions: { type: 'returnMessages', params: { countAttempt: false } } },
-        EXPIRE: { target: 'expired', actions: { type: 'returnMessages', params: { countAttempt: true } } },
+        RELEASE: {
+          target: 'released',
+          actions: [{ type: 'returnMessages', params: { countAttempt: false } }, 'forget'],
+        },
+        EXPIRE: {
+          target: 'expired',
+          actions: [{ type: 'returnMessages', params: { countAttempt: true } }, 'forget'],
+        },
       },
     },
     // Terminal, but not XState-final: a late RELEASE or EXPIRE is a harmless no-op.

@@ -1,14 +1,34 @@
 import { query } from '../database/transaction';
 import { randomUUID } from 'node:crypto';
-import { Raw, type DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { ActorStore } from '../actor/actor.store';
+import { initialTransition, transition } from 'xstate';
 import { asSingleton, CHORE_LOCKS } from '../database/singleton';
 import type { QueueRef } from '../queue/queue.service';
 import { leaseActor } from './lease.actor';
-import { EXPIRED_LEASES_SQL } from './lease.sql';
+import { leaseMachine } from './lease.machine';
+import { EXPIRE_LEASES_SQL } from './lease.sql';
 
-const REAP_BATCH = 100;
+/** Leases one reaper statement expires; a pass repeats it while it finds a full batch. */
+const REAP_BATCH = 5_000;
 const UNIQUE_VIOLATION = '23505';
+
+/**
+ * The lease machine's EXPIRE transition, which the reaper applies in bulk: the effects
+ * EXPIRE_LEASES_SQL performs for every expiring lease are read from the machine here, so
+ * the statement cannot drift from the definition unnoticed (a changed machine fails at load).
+ */
+const EXPIRE = (() => {
+  const active = initialTransition(leaseMachine, { queueId: 0, consumer: '' })[0];
+  const [expired, actions] = transition(leaseMachine, active, { type: 'EXPIRE' });
+  const [returned, forgotten] = actions as { type: string; params?: { countAttempt: boolean } }[];
+  if (expired.value !== 'expired' || returned?.type !== 'returnMessages' || forgotten?.type !== 'forget') {
+    throw new Error(
+      'lease machine: EXPIRE no longer returns the messages and forgets the lease; update EXPIRE_LEASES_SQL',
+    );
+  }
+  return { spend: returned.params!.countAttempt ? 1 : 0 };
+})();
 
 /** Opens, releases and expires consumer leases (the lease actor's events). */
 export class LeaseService {
@@ -42,25 +62,24 @@ export class LeaseService {
     }
   }
 
-  /** Graceful end of a session: its messages go back without spending an attempt. */
+  /** Graceful end of a lease: its messages go back without spending an attempt, and the row goes. */
   async release(id: string): Promise<void> {
     await this.actors.apply(leaseActor, { id }, { type: 'RELEASE' });
   }
 
   /**
-   * One reaper pass, on one node at a time: expires active leases past their expiry;
-   * each returns its messages and spends one attempt on each. The expiry is checked again
-   * under the row lock, so a lease renewed since the scan is left alone.
+   * One reaper pass, on one node at a time: every active lease past its deadline expires
+   * (EXPIRE_LEASES_SQL, set-based): its messages return, each spending one attempt, and its
+   * row is deleted. Returns how many leases expired.
    */
   async reap(): Promise<number> {
     let expired = 0;
     await asSingleton(this.dataSource, CHORE_LOCKS.leaseReaper, async (tx) => {
-      const rows: { id: string }[] = await query<{ id: string }>(tx, EXPIRED_LEASES_SQL, [REAP_BATCH]);
-      for (const { id } of rows) {
-        const stillExpired = { id, state: 'active', expiresAt: Raw((at) => `${at} < now()`) };
-        const applied = await this.actors.apply(leaseActor, stillExpired, { type: 'EXPIRE' }, tx);
-        if (applied?.changed) expired += 1;
-      }
+      let batch: number;
+      do {
+        [{ expired: batch }] = await query<{ expired: number }>(tx, EXPIRE_LEASES_SQL, [REAP_BATCH, EXPIRE.spend]);
+        expired += batch;
+      } while (batch === REAP_BATCH);
     });
     return expired;
   }
