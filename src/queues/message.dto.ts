@@ -87,10 +87,18 @@ export class SendResultDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
 
-  @ApiProperty({ type: 'integer', description: "The message's position in its queue" })
-  sequence: number;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description:
+      "The message's position in its queue; null only for a producer's retry of a sequence older than its last 10,000 or skipped",
+  })
+  sequence: number | null;
 
-  @ApiProperty({ description: 'The id was already stored within the dedup window; nothing new was stored' })
+  @ApiProperty({
+    description:
+      'Nothing new was stored: the id was already stored within the dedup window, or the producer already sent this sequence at its epoch (whatever the window)',
+  })
   duplicate: boolean;
 }
 

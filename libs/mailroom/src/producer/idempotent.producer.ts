@@ -4,7 +4,8 @@ import { MailroomError } from '../errors/mailroom.errors';
 import { assertName } from '../errors/validate';
 import type { OutgoingMessage, SendResult } from '../message/message';
 import type { QueueBody } from '../message/registry';
-import type { Producer, SendOptions } from './producer';
+import type { Producer, ProducerStamp, SendOptions } from './producer';
+import { PRODUCER_ACKS_SQL } from './send.sql';
 
 export interface ProducerOptions {
   /** Refuse a send that skips sequences (default: accept gaps). */
@@ -28,11 +29,27 @@ export async function initProducer(manager: EntityManager, id: string, rejectGap
   return epoch;
 }
 
+/** The answers kept for `sequences` of the stamp's producer and epoch, by sequence. */
+export async function findAcks(
+  manager: EntityManager,
+  stamp: ProducerStamp | null,
+  sequences: number[],
+): Promise<Map<number, { id: string; sequence: number }>> {
+  if (!stamp || sequences.length === 0) return new Map();
+  const rows = await query<{ sequence: string; id: string; seq: string }>(manager, PRODUCER_ACKS_SQL, [
+    stamp.id,
+    stamp.epoch,
+    sequences,
+  ]);
+  return new Map(rows.map((r) => [Number(r.sequence), { id: r.id, sequence: Number(r.seq) }]));
+}
+
 /**
  * One instance of a named idempotent producer: each send carries (id, epoch, sequence).
  * A send whose answer was lost (a dropped connection, a failover) is retried with the
- * same sequence, which the queue recognises and answers with the original
- * `{ id, sequence }` and `duplicate: true` instead of storing it twice. An instance
+ * same sequence, which is recognised whatever the queue's dedup window (any sequence at or
+ * below the highest sent at this epoch is a retry, as in Kafka) and answered with the
+ * original `{ id, sequence }` and `duplicate: true` instead of storing it twice. An instance
  * fenced by a newer one (a zombie after a partition) fails with ProducerFencedError.
  */
 export class IdempotentProducer {
