@@ -2,7 +2,7 @@ import { CoreQueues1732000000000 } from './1732000000000-core-queues';
 import { Topics1732000000001 } from './1732000000001-topics';
 import { DeadLetters1732000000002 } from './1732000000002-dead-letters';
 import { ExactlyOnce1732000000003 } from './1732000000003-exactly-once';
-import { ProducerAcksRouting1732000000005 } from './1732000000005-producer-acks-routing';
+import { ProducersRoutingTransport1732000000005 } from './1732000000005-producers-routing-transport';
 
 /** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
 export const mailroomMigrations = [
@@ -10,5 +10,5 @@ export const mailroomMigrations = [
   Topics1732000000001,
   DeadLetters1732000000002,
   ExactlyOnce1732000000003,
-  ProducerAcksRouting1732000000005,
+  ProducersRoutingTransport1732000000005,
 ];

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { routingPattern } from '@mailroom/core/topic/routing-key';
-import { RECOMPILE_ROUTING_SQL } from '../../migrations/1732000000005-producer-acks-routing';
+import { RECOMPILE_ROUTING_SQL } from '../../migrations/1732000000005-producers-routing-transport';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 
 let db: TestDatabase;

@@ -16,11 +16,12 @@ UPDATE mailroom_subscription s
 
 /**
  * The idempotent producer's acks, so that a retried sequence is recognised whatever the
- * queue's dedup window; and routing expressions recompiled so that patterns starting with
- * `#.#` match what a RabbitMQ topic exchange matches.
+ * queue's dedup window; routing expressions recompiled so that patterns starting with
+ * `#.#` match what a RabbitMQ topic exchange matches; and the register of request patterns
+ * that live Nest microservice servers handle.
  */
-export class ProducerAcksRouting1732000000005 implements MigrationInterface {
-  name = 'ProducerAcksRouting1732000000005';
+export class ProducersRoutingTransport1732000000005 implements MigrationInterface {
+  name = 'ProducersRoutingTransport1732000000005';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
@@ -36,10 +37,21 @@ export class ProducerAcksRouting1732000000005 implements MigrationInterface {
       'send.sql.ts: the answer to each of a producer''s recent sequences, returned to a retry. Each send trims its producer''s rows of older epochs and sequences.'`);
 
     await q.query(RECOMPILE_ROUTING_SQL);
+
+    await q.query(`
+      CREATE TABLE mailroom_transport_handler (
+        pattern    text NOT NULL,
+        server_id  uuid NOT NULL,
+        expires_at timestamptz NOT NULL,
+        PRIMARY KEY (pattern, server_id)
+      )`);
+    await q.query(`COMMENT ON TABLE mailroom_transport_handler IS
+      'transport.registry.ts: the request queues each running MailroomServer serves, renewed by its heartbeat; a request to a queue with no live row is answered "no matching handler" at once.'`);
   }
 
   /** The recompiled expressions also serve the older fan-out, which matches them against the bare key. */
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE mailroom_transport_handler`);
     await q.query(`DROP TABLE mailroom_producer_ack`);
   }
 }
