@@ -62,7 +62,8 @@ export class OutgoingMessageDto {
 const STAMP = {
   type: ProducerStampDto,
   description:
-    'Sent by an idempotent producer (POST /v1/producers/{id}/init): fenced by epoch, deduplicated by sequence',
+    'Sent by an idempotent producer (POST /v1/producers/{id}/init): fenced by epoch, deduplicated by sequence. ' +
+    'Send in sequence order, one request at a time: a sequence at or below the highest already sent at this epoch is taken as a retry, whatever the dedup window',
 };
 
 export class SendMessageDto extends OutgoingMessageDto {

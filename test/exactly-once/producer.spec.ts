@@ -45,6 +45,15 @@ describe('idempotent producer', () => {
     expect(await stored()).toBe(5);
   });
 
+  it('stores every one of many sends started at once, in call order', async () => {
+    await client.createQueue('concurrent', { dedupWindowMs: 0 });
+    const producer = await client.producer('concurrent');
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send('concurrent', i)));
+    expect(results.every((r) => !r.duplicate)).toBe(true);
+    const got = await client.receive<number>('concurrent', { max: 20 });
+    expect(got.map((m) => m.body)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('fences a zombie instance once a newer one exists', async () => {
     const zombie = await client.producer('fenced');
     await zombie.send('produced', 'before the partition');

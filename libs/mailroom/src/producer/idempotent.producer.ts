@@ -54,6 +54,7 @@ export async function findAcks(
  */
 export class IdempotentProducer {
   private nextSequence = 0;
+  private inFlight: Promise<unknown> = Promise.resolve();
   private readonly retries: number;
   private readonly onRetry?: (error: unknown, attempt: number) => void;
 
@@ -77,13 +78,29 @@ export class IdempotentProducer {
     return result;
   }
 
-  async sendBatch<Q extends string>(
+  /**
+   * Sends run one at a time, in the order they were called: a sequence below one already
+   * stored counts as a retry, so a send overtaken by a later one would be dropped as a
+   * duplicate (Kafka keeps order with its in-flight limit; here one batch is in flight).
+   */
+  sendBatch<Q extends string>(
     queue: Q,
     messages: OutgoingMessage<QueueBody<Q>>[],
     options: Omit<SendOptions, 'producer'> = {},
   ): Promise<SendResult[]> {
     const stamp = { id: this.id, epoch: this.epoch, sequence: this.nextSequence };
     this.nextSequence += messages.length;
+    const sent = this.inFlight.then(() => this.sendWithRetries(queue, messages, stamp, options));
+    this.inFlight = sent.catch(() => undefined);
+    return sent;
+  }
+
+  private async sendWithRetries(
+    queue: string,
+    messages: OutgoingMessage[],
+    stamp: ProducerStamp,
+    options: Omit<SendOptions, 'producer'>,
+  ): Promise<SendResult[]> {
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await this.producer.sendBatch(queue, messages, { ...options, producer: stamp });
