@@ -3,6 +3,7 @@ import { Topics1732000000001 } from './1732000000001-topics';
 import { DeadLetters1732000000002 } from './1732000000002-dead-letters';
 import { ExactlyOnce1732000000003 } from './1732000000003-exactly-once';
 import { LeaseOwnership1732000000004 } from './1732000000004-lease-ownership';
+import { ProducersRoutingTransport1732000000005 } from './1732000000005-producers-routing-transport';
 
 /** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
 export const mailroomMigrations = [
@@ -11,4 +12,5 @@ export const mailroomMigrations = [
   DeadLetters1732000000002,
   ExactlyOnce1732000000003,
   LeaseOwnership1732000000004,
+  ProducersRoutingTransport1732000000005,
 ];

@@ -62,7 +62,8 @@ export class OutgoingMessageDto {
 const STAMP = {
   type: ProducerStampDto,
   description:
-    'Sent by an idempotent producer (POST /v1/producers/{id}/init): fenced by epoch, deduplicated by sequence',
+    'Sent by an idempotent producer (POST /v1/producers/{id}/init): fenced by epoch, deduplicated by sequence. ' +
+    'Send in sequence order, one request at a time: a sequence at or below the highest already sent at this epoch is taken as a retry, whatever the dedup window',
 };
 
 export class SendMessageDto extends OutgoingMessageDto {
@@ -87,10 +88,18 @@ export class SendResultDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
 
-  @ApiProperty({ type: 'integer', description: "The message's position in its queue" })
-  sequence: number;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description:
+      "The message's position in its queue; null only for a producer's retry of a sequence older than its last 10,000 or skipped",
+  })
+  sequence: number | null;
 
-  @ApiProperty({ description: 'The id was already stored within the dedup window; nothing new was stored' })
+  @ApiProperty({
+    description:
+      'Nothing new was stored: the id was already stored within the dedup window, or the producer already sent this sequence at its epoch (whatever the window)',
+  })
   duplicate: boolean;
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProducerFencedError, SequenceGapError, type MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { until } from '../support/wait';
 
 let db: TestDatabase;
 let client: MailroomClient;
@@ -44,6 +45,15 @@ describe('idempotent producer', () => {
     expect(await stored()).toBe(5);
   });
 
+  it('stores every one of many sends started at once, in call order', async () => {
+    await client.createQueue('concurrent', { dedupWindowMs: 0 });
+    const producer = await client.producer('concurrent');
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => producer.send('concurrent', i)));
+    expect(results.every((r) => !r.duplicate)).toBe(true);
+    const got = await client.receive<number>('concurrent', { max: 20 });
+    expect(got.map((m) => m.body)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('fences a zombie instance once a newer one exists', async () => {
     const zombie = await client.producer('fenced');
     await zombie.send('produced', 'before the partition');
@@ -69,6 +79,80 @@ describe('idempotent producer', () => {
     expect(gap).toBeInstanceOf(SequenceGapError);
     expect(gap).toMatchObject({ expected: 2, got: 3 });
     await client.sendBatch('produced', [{ body: 3 }], { producer: { ...strictStamp, sequence: 2 } });
+  });
+
+  it.each([
+    ['has passed', 50],
+    ['is 0', 0],
+  ])('recognises a retry whatever the dedup window: after it %s', async (_, dedupWindowMs) => {
+    const queue = `windowed-${dedupWindowMs}`;
+    await client.createQueue(queue, { dedupWindowMs });
+    const producer = await client.producer(`windowed-${dedupWindowMs}`);
+    const stamp = { id: producer.id, epoch: producer.epoch };
+    const first = await client.sendBatch(queue, [{ body: 'a' }, { body: 'b' }], {
+      producer: { ...stamp, sequence: 0 },
+    });
+    // No id is remembered by the queue any longer: only the producer's own record can catch the retry.
+    const remembered = () =>
+      db.dataSource.query(
+        `SELECT 1 FROM mailroom_dedup WHERE expires_at > now() AND queue_id =
+                             (SELECT id FROM mailroom_queue WHERE name = $1)`,
+        [queue],
+      );
+    await until(async () => (await remembered()).length === 0);
+    const retry = await client.sendBatch(queue, [{ body: 'a' }], { producer: { ...stamp, sequence: 0 } });
+    expect(retry).toEqual([{ ...first[0], duplicate: true }]);
+    const overlapping = await client.sendBatch(queue, [{ body: 'b' }, { body: 'c' }], {
+      producer: { ...stamp, sequence: 1 },
+    });
+    expect(overlapping[0]).toEqual({ ...first[1], duplicate: true });
+    expect(overlapping[1].duplicate).toBe(false);
+    const got = await client.receive<string>(queue, { max: 10 });
+    expect(got.map((m) => m.body)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('answers a retry of a sequence it skipped or no longer keeps the ack of as a duplicate, storing nothing', async () => {
+    await client.createQueue('skipped', { dedupWindowMs: 0 });
+    const producer = await client.producer('skipping');
+    const stamp = { id: producer.id, epoch: producer.epoch };
+    await client.sendBatch('skipped', [{ body: 5 }], { producer: { ...stamp, sequence: 5 } });
+    const skipped = await client.sendBatch('skipped', [{ body: 3 }], { producer: { ...stamp, sequence: 3 } });
+    expect(skipped).toEqual([{ id: expect.any(String), sequence: null, duplicate: true }]);
+    expect((await client.getQueue('skipped')).stats.available).toBe(1);
+  });
+
+  it('keeps the acks of the last 10,000 sequences only, and still recognises older retries by id', async () => {
+    await client.createQueue('trimmed', { dedupWindowMs: 0 });
+    const producer = await client.producer('trimming');
+    const stamp = { id: producer.id, epoch: producer.epoch };
+    const [first] = await client.sendBatch('trimmed', [{ body: 0 }], { producer: { ...stamp, sequence: 0 } });
+    await client.sendBatch('trimmed', [{ body: 1 }], { producer: { ...stamp, sequence: 10_000 } });
+    const rows = await db.dataSource.query(`SELECT sequence FROM mailroom_producer_ack WHERE producer_id = 'trimming'`);
+    expect(rows).toEqual([{ sequence: '10000' }]);
+    const retry = await client.sendBatch('trimmed', [{ body: 0 }], { producer: { ...stamp, sequence: 0 } });
+    expect(retry).toEqual([{ id: first.id, sequence: null, duplicate: true }]);
+    expect((await client.getQueue('trimmed')).stats.available).toBe(2);
+  });
+
+  it('stores a sequence once when its retries race the original', async () => {
+    await client.createQueue('raced', { dedupWindowMs: 0 });
+    const producer = await client.producer('racing');
+    const request = { producer: { id: producer.id, epoch: producer.epoch, sequence: 0 } };
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => client.sendBatch('raced', [{ body: 'x' }], request)),
+    );
+    expect(results.filter(([r]) => !r.duplicate)).toHaveLength(1);
+    expect(new Set(results.map(([r]) => `${r.id}/${r.sequence}`)).size).toBe(1);
+    expect((await client.getQueue('raced')).stats.available).toBe(1);
+  });
+
+  it("forgets an older epoch's acks once the new instance sends", async () => {
+    const older = await client.producer('reborn');
+    await older.send('produced', 'old');
+    const newer = await client.producer('reborn');
+    expect((await newer.send('produced', 'new')).duplicate).toBe(false);
+    const rows = await db.dataSource.query(`SELECT epoch FROM mailroom_producer_ack WHERE producer_id = 'reborn'`);
+    expect(rows).toEqual([{ epoch: newer.epoch }]);
   });
 
   it('refuses a stamp for a producer never initialised', async () => {

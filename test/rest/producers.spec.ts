@@ -62,6 +62,17 @@ describe('sending with producer: { id, epoch, sequence }', () => {
     expect((await statsOf(broker, queue)).available).toBe(1);
   });
 
+  it('recognises a retried sequence on a queue without a dedup window', async () => {
+    const queue = uniqueName();
+    await broker.call('PUT', `/v1/queues/${queue}`, { dedupWindowMs: 0 });
+    const id = uniqueName('producer');
+    const epoch = await init(id);
+    const request = { body: 'once', producer: { id, epoch, sequence: 0 } };
+    const first = await send(queue, request);
+    expect(await send(queue, request)).toEqual({ status: 201, body: { ...first.body, duplicate: true } });
+    expect((await statsOf(broker, queue)).available).toBe(1);
+  });
+
   it('gives a batch sequence, sequence + 1, …: an overlapping retry stores only the new ones', async () => {
     const queue = await newQueue();
     const id = uniqueName('producer');

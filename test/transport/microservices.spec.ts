@@ -1,9 +1,15 @@
-import type { INestApplication } from '@nestjs/common';
+import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { RpcException, type ClientProxy } from '@nestjs/microservices';
-import { lastValueFrom } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MailroomClient, MailroomServer } from '@mailroom/core';
+import type { ClientProxy } from '@nestjs/microservices';
+import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  destinationOf,
+  MailroomClient,
+  MailroomClientProxy,
+  MailroomServer,
+  RequestTimeoutError,
+} from '@mailroom/core';
 import { microserviceModule, ORDERS_SERVICE, seen } from '../fixtures/microservice.app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { sleep } from '../support/wait';
@@ -39,17 +45,16 @@ describe('Nest microservices over Mailroom', () => {
     expect(await lastValueFrom(proxy().send('ms-sum', [1, 2, 3, 4]))).toBe(10);
   });
 
-  it('delivers a handler’s error to the caller as an RpcException', async () => {
+  it('delivers a handler’s error to the caller as the built-in transports do: the plain error object', async () => {
     const error = await lastValueFrom(proxy().send('ms-fail', {})).catch((e) => e);
-    expect(error).toBeInstanceOf(RpcException);
-    expect(JSON.stringify(error.getError())).toContain('no such account');
+    expect(error).toEqual({ status: 'error', message: 'no such account' });
   });
 
   it('fails a request with no reply within the timeout', async () => {
     const started = Date.now();
     const error = await lastValueFrom(proxy().send('ms-slow', {})).catch((e) => e);
-    expect(error).toBeInstanceOf(RpcException);
-    expect(String(error.getError())).toMatch(/No reply from "ms-slow" within 500 ms/);
+    expect(error).toBeInstanceOf(RequestTimeoutError);
+    expect(error.message).toMatch(/No reply from "ms-slow" within 500 ms/);
     expect(Date.now() - started).toBeLessThan(1_400);
   });
 
@@ -61,5 +66,59 @@ describe('Nest microservices over Mailroom', () => {
     expect(orders).toEqual(Array.from({ length: 30 }, (_, n) => n));
     const byInstance = new Set(seen.map((s) => s.instance));
     expect(byInstance).toEqual(new Set(['a', 'b']));
+  });
+});
+
+describe('Mailroom-specific transport behaviour', () => {
+  const mailroom = () => apps[0].get(MailroomClient);
+
+  it('answers at once "no matching handler" for a queue that exists but no live server serves', async () => {
+    await mailroom().createQueue('ms-orphan');
+    const error = await lastValueFrom(proxy().send('ms-orphan', {})).catch((e) => e);
+    expect(error).toBe('There is no matching message handler defined in the remote service.');
+  });
+
+  it('sends the data itself as the body by default, the envelope in headers, so any consumer reads it', async () => {
+    await mailroom().subscribe('ms-orders', 'raw-reader');
+    await lastValueFrom(proxy().emit('ms-orders', { n: 'plain' }));
+    const [message] = await mailroom().receive('ms-orders.raw-reader');
+    expect(message.body).toEqual({ n: 'plain' });
+    expect(message.headers['mailroom-pattern']).toBe('ms-orders');
+    await mailroom().unsubscribe('ms-orders', 'raw-reader');
+  });
+
+  it('warns when an emitted event reached no subscription', async () => {
+    const warn = vi.spyOn(Logger.prototype, 'warn');
+    try {
+      const result = await lastValueFrom(proxy().emit('ms-nobody-listens', { n: 1 }));
+      expect(result).toMatchObject({ deliveredTo: 0 });
+      expect(warn.mock.calls.some(([text]) => /reached no subscription/.test(String(text)))).toBe(true);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('close() deletes the reply queue and leaves no .dlq; status and on() follow the proxy', async () => {
+    const replyQueues = async () =>
+      (await mailroom().listQueues()).map((q) => q.name).filter((name) => name.startsWith('reply.'));
+    const before = await replyQueues();
+    const own = new MailroomClientProxy({ client: mailroom(), timeoutMs: 5_000 });
+    const events: string[] = [];
+    own.on('connect', () => events.push('connect'));
+    own.on('disconnect', () => events.push('disconnect'));
+    expect(await lastValueFrom(own.send('ms-sum', [1, 1]))).toBe(2);
+    expect(await firstValueFrom(own.status)).toBe('connected');
+    expect((await replyQueues()).length).toBe(before.length + 1);
+    await own.close();
+    expect(await replyQueues()).toEqual(before);
+    expect(await firstValueFrom(own.status)).toBe('disconnected');
+    expect(events).toEqual(['connect', 'disconnect']);
+  });
+
+  it('maps an object pattern to a stable, valid queue name', () => {
+    expect(destinationOf('{"cmd":"sum"}')).toMatch(/^nest\.cmd-sum\.[0-9a-f]{12}$/);
+    expect(destinationOf('{"cmd":"sum"}')).toBe(destinationOf('{"cmd":"sum"}'));
+    expect(destinationOf('{"cmd":"sum"}')).not.toBe(destinationOf('{"cmd":"sum2"}'));
+    expect(destinationOf('ms-sum')).toBe('ms-sum');
   });
 });

@@ -21,8 +21,15 @@ export interface OutgoingMessage<TBody = unknown> {
 /** The producer's ack: the message is committed. */
 export interface SendResult {
   id: string;
-  sequence: number;
-  /** True when the id was already stored within the dedup window; nothing new was stored. */
+  /**
+   * The message's position in its queue. Null only for an idempotent producer's retry of a
+   * sequence whose answer is no longer kept (older than its last 10,000) or that it skipped.
+   */
+  sequence: number | null;
+  /**
+   * True when nothing new was stored: the id was already stored within the dedup window, or
+   * an idempotent producer's sequence was already sent at its epoch.
+   */
   duplicate: boolean;
 }
 

@@ -17,6 +17,7 @@ import {
 } from '../message/message';
 import type { QueueService } from '../queue/queue.service';
 import { GroupCommit } from './group-commit';
+import { findAcks } from './idempotent.producer';
 import { DUPLICATES_SQL, SEND_ONE_SQL, SEND_SQL } from './send.sql';
 
 /** An idempotent producer's stamp on a send: the batch's messages take sequence, sequence + 1, … */
@@ -66,8 +67,8 @@ export class Producer {
     const stamp = options.producer === undefined ? null : checkStamp(options.producer);
     const encoded = messages.map((m, i) => {
       const message = encodeMessage(m, fieldOf(i));
-      // A producer's retry of a sequence carries the same id, so the dedup register catches it.
-      return stamp && !message.clientId ? { ...message, id: producerMessageId(stamp, i), clientId: true } : message;
+      // A retry of a sequence is answered with the id it was first stored under, even once its ack is gone.
+      return stamp && !message.clientId ? { ...message, id: producerMessageId(stamp, i) } : message;
     });
     const ref = await this.queues.ref(queue, options.manager);
     for (const m of encoded) {
@@ -87,19 +88,28 @@ export class Producer {
     stamp: ProducerStamp | null,
   ): Promise<SendResult[]> {
     const { unique, firstOf } = dedupeWithinBatch(encoded);
-    const [sql, params] = statementFor(queue, unique, encoded.length, stamp);
-    const rows = await query<{ queue_id: number; seqs: string }>(manager ?? this.dataSource.manager, sql, params);
+    const sequenceOf = (m: EncodedMessage) => stamp && stamp.sequence + firstOf.get(m.id)!;
+    const [sql, params] = statementFor(queue, unique, encoded.length, stamp, sequenceOf);
+    const rows = await query<{ queue_id: number; acked: string | null; seqs: string }>(
+      manager ?? this.dataSource.manager,
+      sql,
+      params,
+    );
     if (rows.length === 0) {
       if (stamp) await this.explainRefusal(stamp, manager);
       return this.queues.explainMissing(queue, manager);
     }
     const stored = new Map<string, number>();
     rows[0].seqs.split(',').forEach((seq, k) => seq && stored.set(unique[k].id, Number(seq)));
+    const resent = stamp ? unique.filter((m) => sequenceOf(m)! <= Number(rows[0].acked)) : [];
+    const acks = await findAcks(manager ?? this.dataSource.manager, stamp, resent.map(sequenceOf) as number[]);
     const duplicates = await this.findDuplicates(rows[0].queue_id, unique, stored, manager);
     return encoded.map((m, i) => {
       const sequence = stored.get(m.id);
       if (sequence !== undefined && firstOf.get(m.id) === i) return { id: m.id, sequence, duplicate: false };
-      return { id: m.id, sequence: sequence ?? duplicates.get(m.id)!, duplicate: true };
+      const ack = stamp ? acks.get(sequenceOf(m)!) : undefined;
+      if (ack) return { ...ack, duplicate: true };
+      return { id: m.id, sequence: sequence ?? duplicates.get(m.id) ?? null, duplicate: true };
     });
   }
 
@@ -158,6 +168,7 @@ function statementFor(
   unique: EncodedMessage[],
   sent: number,
   stamp: ProducerStamp | null,
+  sequenceOf: (m: EncodedMessage) => number | null,
 ): [string, unknown[]] {
   const [lone] = unique;
   if (unique.length === 1 && !lone.clientId && !stamp) {
@@ -178,6 +189,7 @@ function statementFor(
       stamp?.epoch ?? null,
       stamp ? stamp.sequence + sent - 1 : null,
       stamp?.sequence ?? null,
+      stamp ? unique.map(sequenceOf) : null,
     ],
   ];
 }

@@ -1,5 +1,8 @@
 import { MESSAGE_CHANNEL } from '../database/channels';
 
+/** How many of a producer's latest sequences keep their original answer for a retry. */
+export const PRODUCER_ACKS_KEPT = 10_000;
+
 /**
  * Send: one statement for a whole batch, so a batch is stored all or nothing and costs
  * one round trip and one commit.
@@ -12,10 +15,15 @@ import { MESSAGE_CHANNEL } from '../database/channels';
  *   expired takes the conflicting row's lock, so two concurrent sends of one id cannot
  *   both store it; the loser sees no RETURNING row and reports a duplicate. Generated ids
  *   skip the register: a random uuid cannot collide.
- * - An idempotent producer's send ($9 id, $10 epoch, $11 last and $12 first sequence)
- *   updates its producer row only at the current epoch: the UPDATE waits for a concurrent
- *   re-initialisation and re-checks the epoch, so a zombie instance is fenced and stores
- *   nothing. Its messages' ids derive from (id, epoch, sequence) for the dedup register.
+ * - An idempotent producer's send ($9 id, $10 epoch, $11 last and $12 first sequence, $13
+ *   each message's sequence) locks its producer row at the current epoch: FOR UPDATE waits
+ *   for a concurrent re-initialisation or send and re-reads the row, so a zombie instance is
+ *   fenced and stores nothing, and `acked` is the highest sequence any committed send of this
+ *   epoch carried. As in Kafka, a message whose sequence is at or below it is a retry: it is
+ *   stored nothing, whatever the queue's dedup window (even 0), and answered from
+ *   mailroom_producer_ack, where each stored message's answer is kept for the producer's
+ *   last PRODUCER_ACKS_KEPT sequences: older ones, and every row of an older epoch, are
+ *   trimmed here under the same lock (a re-initialisation cannot: it does not hold it).
  * - The wake-up NOTIFY is part of the statement and is delivered on commit only.
  * - Shaped for batches of 1,000 (W2, bench/RESULTS.md): the ids come as one comma-separated
  *   string ($2) and the bodies as one JSON array ($3), with no per-element array quoting
@@ -26,10 +34,12 @@ import { MESSAGE_CHANNEL } from '../database/channels';
  */
 export const SEND_SQL = `
 WITH p AS (
-  UPDATE mailroom_producer
-     SET last_sequence = greatest(last_sequence, $11), updated_at = now()
-   WHERE $9::text IS NOT NULL AND id = $9 AND epoch = $10 AND (NOT reject_gaps OR $12 <= last_sequence + 1)
-  RETURNING id
+  UPDATE mailroom_producer pr
+     SET last_sequence = greatest(pr.last_sequence, $11), updated_at = now()
+    FROM (SELECT id, last_sequence FROM mailroom_producer
+           WHERE $9::text IS NOT NULL AND id = $9 AND epoch = $10 FOR UPDATE) prev
+   WHERE pr.id = prev.id AND (NOT pr.reject_gaps OR $12 <= prev.last_sequence + 1)
+  RETURNING pr.id, prev.last_sequence AS acked
 ),
 q AS (
   SELECT id, dedup_window_ms, message_ttl_ms FROM mailroom_queue
@@ -37,18 +47,19 @@ q AS (
 ),
 input AS MATERIALIZED (
   SELECT i.id, i.body, coalesce(i.headers, '{}') AS headers, i.group_key, coalesce(i.delay_ms, 0) AS delay_ms,
-         coalesce(i.client_id, false) AS client_id, i.ttl_ms, i.ord, nextval('mailroom_message_seq') AS seq
+         coalesce(i.client_id, false) AS client_id, i.ttl_ms, i.ord, nextval('mailroom_message_seq') AS seq,
+         i.sequence, $9::text IS NULL OR i.sequence > (SELECT acked FROM p) AS fresh
     FROM ROWS FROM (unnest(string_to_array($2, ',')::uuid[]), jsonb_array_elements($3::jsonb),
                     unnest($4::jsonb[]), unnest($5::text[]), unnest($6::int[]), unnest($7::bool[]),
-                    unnest($8::bigint[])) WITH ORDINALITY
-         AS i(id, body, headers, group_key, delay_ms, client_id, ttl_ms, ord)
+                    unnest($8::bigint[]), unnest($13::bigint[])) WITH ORDINALITY
+         AS i(id, body, headers, group_key, delay_ms, client_id, ttl_ms, sequence, ord)
    WHERE EXISTS (SELECT 1 FROM q)
    ORDER BY i.ord
 ),
 remembered AS (
   INSERT INTO mailroom_dedup AS d (queue_id, message_id, seq, expires_at)
   SELECT q.id, i.id, i.seq, now() + q.dedup_window_ms * interval '1 millisecond'
-    FROM q JOIN input i ON i.client_id
+    FROM q JOIN input i ON i.client_id AND i.fresh
   ON CONFLICT (queue_id, message_id) DO UPDATE
      SET seq = EXCLUDED.seq, expires_at = EXCLUDED.expires_at
    WHERE d.expires_at <= now()
@@ -58,13 +69,21 @@ stored AS (
   INSERT INTO mailroom_message (seq, queue_id, id, body, headers, group_key, visible_at, expires_at)
   SELECT i.seq, q.id, i.id, i.body, i.headers, i.group_key, now() + i.delay_ms * interval '1 millisecond',
          now() + coalesce(i.ttl_ms, q.message_ttl_ms) * interval '1 millisecond'
-    FROM q JOIN input i ON NOT i.client_id OR i.id IN (SELECT message_id FROM remembered)
+    FROM q JOIN input i ON i.fresh AND (NOT i.client_id OR i.id IN (SELECT message_id FROM remembered))
   RETURNING id, seq
+),
+acks AS (
+  INSERT INTO mailroom_producer_ack (producer_id, epoch, sequence, message_id, seq)
+  SELECT $9, $10, i.sequence, s.id, s.seq FROM stored s JOIN input i USING (seq) WHERE $9::text IS NOT NULL
+),
+trimmed AS (
+  DELETE FROM mailroom_producer_ack
+   WHERE producer_id = (SELECT id FROM p) AND (epoch < $10 OR epoch = $10 AND sequence <= $11 - ${PRODUCER_ACKS_KEPT})
 ),
 woken AS (
   SELECT pg_notify('${MESSAGE_CHANNEL}', q.id::text) FROM q WHERE EXISTS (SELECT 1 FROM stored)
 )
-SELECT q.id AS queue_id,
+SELECT q.id AS queue_id, (SELECT acked FROM p)::text AS acked,
        (SELECT string_agg(coalesce(s.seq::text, ''), ',' ORDER BY i.ord) FROM input i LEFT JOIN stored s USING (seq)) AS seqs
   FROM q
  CROSS JOIN (SELECT count(*) FROM woken) AS w`;
@@ -89,6 +108,11 @@ stored AS (
   RETURNING queue_id, seq
 )
 SELECT s.queue_id, s.seq::text AS seqs, pg_notify('${MESSAGE_CHANNEL}', s.queue_id::text) AS woken FROM stored s`;
+
+/** The answers kept for a producer's sequences that SEND_SQL found already sent (rare path). */
+export const PRODUCER_ACKS_SQL = `
+SELECT sequence, message_id AS id, seq FROM mailroom_producer_ack
+ WHERE producer_id = $1 AND epoch = $2 AND sequence = ANY($3::bigint[])`;
 
 /** The sequences first assigned to ids that SEND_SQL reported as duplicates (rare path). */
 export const DUPLICATES_SQL = `

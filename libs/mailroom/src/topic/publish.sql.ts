@@ -5,8 +5,9 @@ import { MESSAGE_CHANNEL } from '../database/channels';
  * so every matching subscription gets each message or none does, and a rolled-back
  * publisher leaves nothing anywhere.
  *
- * - Filters run in SQL: `routing_key ~ routing_regex` (compiled from the AMQP pattern
- *   when the subscription was configured) and `headers @> header_filter`.
+ * - Filters run in SQL, nowhere else: `routing_key ~ routing_regex` (compiled from the AMQP
+ *   pattern by routing-key.ts when the subscription was configured) and `headers @>
+ *   header_filter`. A keyless publish is AMQP's key "", which `#` matches.
  * - Copies take sequences in (message, subscription) order, so each queue sees a batch in
  *   publish order. Paused subscriptions still get copies (claim holds them back).
  * - Client ids go through each target queue's dedup register, exactly as SEND_SQL does:
@@ -31,7 +32,7 @@ targets AS MATERIALIZED (
         FROM input i
         JOIN mailroom_subscription s ON s.topic_id = (SELECT id FROM t) AND s.state <> 'detached'
         JOIN mailroom_queue q ON q.id = s.queue_id AND q.state IN ('active', 'paused')
-       WHERE (s.routing_regex IS NULL OR i.routing_key ~ s.routing_regex)
+       WHERE (s.routing_regex IS NULL OR coalesce(i.routing_key, '') ~ s.routing_regex)
          AND i.headers @> s.header_filter
        ORDER BY i.ord, s.id
     ) x

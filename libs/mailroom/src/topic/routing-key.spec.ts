@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { routingPattern } from './routing-key';
+import { assertRoutingKey, routingPattern } from './routing-key';
 
 const matches = (pattern: string, key: string) => new RegExp(routingPattern(pattern)).test(key);
 
@@ -23,6 +23,20 @@ describe('routing patterns (AMQP topic semantics)', () => {
     ['orders', 'orders', true],
     ['orders', 'orders.x', false],
     ['a-b.*', 'a-b.c', true],
+    ['#.#', '', true],
+    ['#.#', 'a', true],
+    ['#.#', 'a.b.c', true],
+    ['#.#.a', 'a', true],
+    ['#.#.a', 'x.y.a', true],
+    ['#.#.a', 'x.a.b', false],
+    ['#.#.*', '', false],
+    ['#.#.*', 'a', true],
+    ['#.#.*', 'a.b', true],
+    ['#.*.#', 'a.b.c', true],
+    ['*.#.*', 'a', false],
+    ['*', '', false],
+    ['', '', true],
+    ['', 'a', false],
   ])('%s against %s → %s', (pattern, key, expected) => {
     expect(matches(pattern, key)).toBe(expected);
   });
@@ -31,5 +45,17 @@ describe('routing patterns (AMQP topic semantics)', () => {
     expect(() => routingPattern('orders.**')).toThrow(/routingKey/);
     expect(() => routingPattern('orders..x')).toThrow(/routingKey/);
     expect(() => routingPattern("o'; drop")).toThrow(/routingKey/);
+    expect(() => routingPattern('a*.b')).toThrow(/routingKey/);
+  });
+
+  it('compiles a run of # as one #', () => {
+    expect(routingPattern('a.#.#.#.b')).toBe(routingPattern('a.#.b'));
+  });
+
+  it('accepts the empty key and refuses empty words and other characters', () => {
+    expect(() => assertRoutingKey('')).not.toThrow();
+    for (const key of ['a..b', '.a', 'a.', 'a b', 'a/b', 'é', '*', '#']) {
+      expect(() => assertRoutingKey(key), key).toThrow(/routingKey/);
+    }
   });
 });

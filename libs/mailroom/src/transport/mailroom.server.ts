@@ -1,10 +1,14 @@
 import {
   CustomTransportStrategy,
   Server,
+  type ConsumerDeserializer,
+  type ConsumerSerializer,
   type MessageHandler as NestHandler,
+  type PacketMetadata,
   type WritePacket,
 } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
+import { finalize } from 'rxjs/operators';
 import type { MailroomClient } from '../client/mailroom.client';
 import { resolveConsumerSpec, type OnMessageOptions } from '../consumer/handler.options';
 import type { MessageContext } from '../consumer/message-context';
@@ -12,6 +16,9 @@ import { PushConsumer } from '../consumer/push.consumer';
 import { QueueNotFoundError } from '../errors/mailroom.errors';
 import { assertName } from '../errors/validate';
 import { MailroomContext, TRANSPORT_HEADERS } from './mailroom.context';
+import { TransportEvents, type MailroomEvents, type MailroomStatus } from './transport.events';
+import { destinationOf } from './transport.pattern';
+import { HandlerRegistry } from './transport.registry';
 
 export interface MailroomServerOptions {
   client: MailroomClient;
@@ -23,51 +30,77 @@ export interface MailroomServerOptions {
   group: string;
   /** Consumer options for every handler (concurrency, retry, …). */
   consumer?: Omit<OnMessageOptions, 'consumer' | 'queueOptions'>;
+  /** Turns a reply packet into the reply message's body (default: the packet as it is). */
+  serializer?: ConsumerSerializer;
+  /**
+   * Turns a message body into the incoming packet; called with `{ channel: pattern, headers }`.
+   * Default: the body is the packet's data, as MailroomClientProxy's default serializer sends it.
+   */
+  deserializer?: ConsumerDeserializer;
 }
 
 /**
- * A Nest microservices transport over Mailroom: `@EventPattern(topic)` consumes a topic
- * subscription (at-least-once: a handler that throws is retried), `@MessagePattern(queue)`
- * answers requests sent by MailroomClientProxy to the queue of that name.
- * Use: `app.connectMicroservice({ strategy: new MailroomServer({ client, group }) })`.
+ * A Nest microservices transport over Mailroom: `@EventPattern(pattern)` consumes the
+ * group's subscription of the pattern's topic (at-least-once: a handler that fails is
+ * retried, then dead-lettered), `@MessagePattern(pattern)` answers requests that
+ * MailroomClientProxy sends to the pattern's queue. Object patterns map to names as
+ * `destinationOf` says. Use: `app.connectMicroservice({ strategy: new MailroomServer({ client, group }) })`.
  */
-export class MailroomServer extends Server implements CustomTransportStrategy {
+export class MailroomServer extends Server<MailroomEvents, MailroomStatus> implements CustomTransportStrategy {
   private consumers: PushConsumer[] = [];
+  private readonly registry: HandlerRegistry;
+  private readonly events = new TransportEvents(this._status$, this.logger);
 
   constructor(private readonly options: MailroomServerOptions) {
     super();
     assertName(options.group, 'group');
+    this.registry = new HandlerRegistry(options.client.dataSource);
+    this.initializeSerializer(options);
+    this.deserializer = options.deserializer ?? {
+      deserialize: (data: unknown, { channel }: { channel: string }) => ({ pattern: channel, data }),
+    };
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
-      for (const [pattern, handler] of this.messageHandlers) {
-        assertName(pattern, 'pattern');
-        const queue = handler.isEventHandler ? await this.subscribe(pattern) : await this.requestQueue(pattern);
+      const requestQueues: string[] = [];
+      for (const [route, handler] of this.messageHandlers) {
+        const destination = destinationOf(route);
+        const queue = handler.isEventHandler ? await this.subscribe(destination) : await this.requestQueue(destination);
+        if (!handler.isEventHandler) requestQueues.push(queue);
         const spec = resolveConsumerSpec(
-          { ...this.options.consumer, consumer: `${this.options.group}.${pattern}`.slice(0, 128) },
-          `MailroomServer(${pattern})`,
+          { ...this.options.consumer, consumer: `${this.options.group}.${destination}`.slice(0, 128) },
+          `MailroomServer(${route})`,
           false,
         );
-        const run = handler.isEventHandler ? this.onEvent(handler) : this.onRequest(handler);
+        const run = handler.isEventHandler ? this.onEvent(route, handler) : this.onRequest(route, handler);
         const consumer = new PushConsumer(this.options.client, queue, spec, run);
         const { options } = await this.options.client.getQueue(queue);
         consumer.start(spec.leaseMs ?? options.leaseMs);
         this.consumers.push(consumer);
       }
+      await this.registry.register(requestQueues, (error) => {
+        if (error) this.events.error(error, 'renewing the handler registry failed');
+        this.events.status(error ? 'disconnected' : 'connected');
+      });
+      this.events.status('connected');
       callback();
     } catch (error) {
+      this.events.status('disconnected');
       callback(error);
     }
   }
 
+  /** Withdraws the patterns first, so new requests fail at once rather than wait for nobody. */
   async close(): Promise<void> {
+    await this.registry.withdraw();
     await Promise.all(this.consumers.map((c) => c.stop()));
     this.consumers = [];
+    this.events.status('disconnected');
   }
 
-  on(): never {
-    throw new Error('MailroomServer emits no events; observe the MailroomClient instead.');
+  on<E extends keyof MailroomEvents>(event: E, callback: MailroomEvents[E]): void {
+    this.events.on(event, callback);
   }
 
   unwrap<T>(): T {
@@ -88,36 +121,56 @@ export class MailroomServer extends Server implements CustomTransportStrategy {
     return queue;
   }
 
-  /** Events: a handler error (as Nest's exception layer reports it) nacks, so the event is retried. */
-  private onEvent(handler: NestHandler) {
+  /** The incoming packet (through the deserializer) and the handler's context. */
+  private async unpack(route: string, body: unknown, message: MessageContext) {
+    const packet = await this.deserializer.deserialize(body, { channel: route, headers: message.headers });
+    const metadata = message.headers[TRANSPORT_HEADERS.metadata];
+    const context = new MailroomContext([
+      message,
+      message.headers[TRANSPORT_HEADERS.pattern] ?? route,
+      metadata === undefined ? undefined : (JSON.parse(metadata) as PacketMetadata),
+    ]);
+    return { data: packet.data, context };
+  }
+
+  /**
+   * Events run between the processing hooks as built-ins run them, but a failure (a throw
+   * or an erroring stream) is awaited and nacks the delivery, so the event is retried.
+   */
+  private onEvent(route: string, handler: NestHandler) {
     return async (body: unknown, message: MessageContext) => {
-      const result = await handler(body, new MailroomContext([message]));
-      if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+      const { data, context } = await this.unpack(route, body, message);
+      await this.runWithProcessingHooks(context, async (runEndHook) => {
+        const result = await handler(data, context);
+        if (!isObservable(result)) return runEndHook();
+        await lastValueFrom(result.pipe(finalize(runEndHook)), { defaultValue: undefined });
+      });
     };
   }
 
   /** Requests: every emitted value (or the error) is sent to the caller's reply queue, then the request is acked. */
-  private onRequest(handler: NestHandler) {
+  private onRequest(route: string, handler: NestHandler) {
     return async (body: unknown, message: MessageContext) => {
       const replyTo = message.headers[TRANSPORT_HEADERS.replyTo];
       const id = message.headers[TRANSPORT_HEADERS.correlationId];
       const deadline = Number(message.headers[TRANSPORT_HEADERS.deadline] ?? Infinity);
       if (Date.now() > deadline) return; // the caller stopped waiting: answering helps no one
+      const { data, context } = await this.unpack(route, body, message);
       const reply = async (packet: WritePacket) => {
         if (!replyTo) return;
-        await this.options.client.send(replyTo, { ...packet, id }).catch((error) => {
+        const serialized = await this.serializer.serialize({ ...packet, id });
+        await this.options.client.send(replyTo, serialized).catch((error) => {
           // The caller is gone (its reply queue with it): nothing to tell.
           if (!(error instanceof QueueNotFoundError)) throw error;
         });
       };
-      const context = new MailroomContext([message]);
       await new Promise<void>((resolve, reject) => {
         const respond = async (packet: WritePacket) => {
           await reply(packet).catch(reject);
           if (packet.isDisposed) resolve();
         };
         Promise.resolve(
-          this.handleRequest(context, async () => this.transformToObservable(await handler(body, context)), respond),
+          this.handleRequest(context, async () => this.transformToObservable(await handler(data, context)), respond),
         ).catch((err) => respond({ err, isDisposed: true }));
       });
     };
