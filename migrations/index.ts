@@ -2,6 +2,7 @@ import { CoreQueues1732000000000 } from './1732000000000-core-queues';
 import { Topics1732000000001 } from './1732000000001-topics';
 import { DeadLetters1732000000002 } from './1732000000002-dead-letters';
 import { ExactlyOnce1732000000003 } from './1732000000003-exactly-once';
+import { Workflows1732000000007 } from './1732000000007-workflows';
 
 /** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
 export const mailroomMigrations = [
@@ -9,4 +10,5 @@ export const mailroomMigrations = [
   Topics1732000000001,
   DeadLetters1732000000002,
   ExactlyOnce1732000000003,
+  Workflows1732000000007,
 ];

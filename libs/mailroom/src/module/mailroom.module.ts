@@ -11,6 +11,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { MailroomClient } from '../client/mailroom.client';
 import { HandlerExplorer } from '../consumer/handler.explorer';
+import { WorkflowExplorer } from '../workflow/workflow.explorer';
+import { Workflows } from '../workflow/workflow.service';
 import { ConfigurableModuleClass, MAILROOM_OPTIONS } from './mailroom.module-definition';
 import { featureProvider, type MailroomFeature } from './mailroom.feature';
 import type { MailroomOptions } from './mailroom.options';
@@ -25,6 +27,7 @@ class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeA
   constructor(
     @Inject(MailroomClient) private readonly client: MailroomClient,
     private readonly handlers: HandlerExplorer,
+    private readonly workflows: WorkflowExplorer,
   ) {}
 
   onModuleInit(): Promise<void> {
@@ -35,6 +38,7 @@ class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeA
   async onApplicationBootstrap(): Promise<void> {
     try {
       await this.handlers.start();
+      await this.workflows.start();
     } catch (error) {
       await this.beforeApplicationShutdown().catch(() => undefined);
       throw error;
@@ -42,6 +46,7 @@ class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeA
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.workflows.stop();
     await this.handlers.stop();
     await this.client.close();
   }
@@ -73,9 +78,11 @@ class MailroomFeatureModule {}
       },
     },
     HandlerExplorer,
+    Workflows,
+    WorkflowExplorer,
     MailroomLifecycle,
   ],
-  exports: [MailroomClient],
+  exports: [MailroomClient, Workflows],
 })
 export class MailroomModule extends ConfigurableModuleClass {
   /** Queues, topics and subscriptions this feature module relies on, created or updated at start. */
