@@ -66,10 +66,11 @@ export function workflowKind(client: MailroomClient, definition: WorkflowDefinit
       const job: ActivityJob = { key: row.key, instanceId: row.id, invocation: id, src, input };
       await client.send(definition.activityQueue, job, { id: wait, manager: tx });
     },
+    // Leaving an invoking state stops its child (XState passes the child's actor ref): the
+    // activity's answer, when it comes, is stale.
     'xstate.stopChild': async (tx, row, params) => {
-      const ref = (params as { actorRef?: { id?: string } | string }).actorRef;
-      const id = typeof ref === 'string' ? ref : ref?.id;
-      if (id !== undefined) await query(tx, CANCEL_WAITS_SQL, [row.id, [id]]);
+      const id = (params as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string') await query(tx, CANCEL_WAITS_SQL, [row.id, [id]]);
     },
   };
   for (const [name, method] of definition.actions) {
