@@ -18,6 +18,9 @@ export function persist(machine: AnyStateMachine, snapshot: AnyMachineSnapshot):
  * stored state does not exist in `machine`.
  */
 export function restore(machine: AnyStateMachine, stored: PersistedActor): AnyMachineSnapshot {
+  // createActor keeps an unknown state silently (a snapshot without nodes); resolveState
+  // names it. The value is all it reads, so this check costs no restore of its own.
+  machine.resolveState({ value: stored.value, context: {} });
   const snapshot = { status: 'active', historyValue: {}, children: {}, ...stored };
   return createActor(machine, { snapshot } as never).getSnapshot() as AnyMachineSnapshot;
 }

@@ -15,7 +15,12 @@ export interface ActorAction {
 }
 
 /** A named action's effect, run inside the transition's transaction. */
-export type ActorEffect<TRow> = (manager: EntityManager, row: TRow, params: unknown, action: ActorAction) => Promise<void>;
+export type ActorEffect<TRow> = (
+  manager: EntityManager,
+  row: TRow,
+  params: unknown,
+  action: ActorAction,
+) => Promise<void>;
 
 /** How one kind of actor is stored: its machine, its table, and what its actions do. */
 export interface ActorKind<TMachine extends AnyStateMachine, TRow extends ActorRow> {

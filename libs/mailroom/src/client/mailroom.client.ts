@@ -224,7 +224,10 @@ export class MailroomClient {
    * At-most-once: claims and deletes in one statement, so the messages are gone before
    * the caller handles them (never twice; lost if the caller crashes).
    */
-  take<T = unknown>(queue: string, request: Omit<ReceiveRequest, 'leaseMs' | 'ack'> = {}): Promise<ReceivedMessage<T>[]> {
+  take<T = unknown>(
+    queue: string,
+    request: Omit<ReceiveRequest, 'leaseMs' | 'ack'> = {},
+  ): Promise<ReceivedMessage<T>[]> {
     return this.sessions.receive(queue, request, true) as Promise<ReceivedMessage<T>[]>;
   }
   ack(queue: string, receipts: string[], options?: SettleOptions): Promise<{ acked: number }> {

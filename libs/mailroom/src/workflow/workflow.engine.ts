@@ -2,6 +2,7 @@ import { initialTransition, type AnyMachineSnapshot, type AnyStateMachine } from
 import type { EntityManager } from 'typeorm';
 import { runEffects, type ActorAction, type ActorKind, type ActorStore } from '../actor/actor.store';
 import { persist, restore, stateText } from '../actor/actor.snapshot';
+import type { PersistedActor } from '../actor/actor.entity';
 import type { MailroomClient } from '../client/mailroom.client';
 import { query } from '../database/transaction';
 import type { WorkflowDefinition } from './workflow.definition';
@@ -142,6 +143,25 @@ export class WorkflowEngine {
       return restore(machine, row.snapshot);
     } catch (error) {
       return fail(`stored state ${row.state} is unknown to version ${row.machineVersion}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Why this code cannot run a stored snapshot (its version unregistered and unmapped,
+   * or its state unknown), or null when it can. Pure: the migration dry run uses it.
+   */
+  unresolvable(definition: WorkflowDefinition, version: string, snapshot: PersistedActor): string | null {
+    let machine = definition.machines.get(version);
+    if (!machine) {
+      const migrated = definition.options.migrate?.(snapshot, version) ?? null;
+      if (!migrated) return `version ${version} is not registered and no migrate() maps it to ${definition.version}`;
+      [machine, snapshot] = [definition.machine, migrated];
+    }
+    try {
+      restore(machine, snapshot);
+      return null;
+    } catch (error) {
+      return `stored state ${stateText(snapshot.value)} is unknown to version ${machine === definition.machine ? definition.version : version}: ${(error as Error).message}`;
     }
   }
 

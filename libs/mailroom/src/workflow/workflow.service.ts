@@ -14,7 +14,8 @@ import { WorkflowDefinition } from './workflow.definition';
 import { describeMachine } from './workflow.diagram';
 import { WorkflowEngine, type Outcome } from './workflow.engine';
 import { WorkflowNotFoundError } from './workflow.errors';
-import { UPSERT_DEFINITION_SQL } from './workflow.sql';
+import { RUNNING_PAGE_SQL, UPSERT_DEFINITION_SQL } from './workflow.sql';
+import type { PersistedActor } from '../actor/actor.entity';
 
 /** A workflow by its provider class or its name (the machine's id). */
 export type WorkflowRef = Type<unknown> | string;
@@ -132,6 +133,28 @@ export class Workflows {
       const { instance, outcome } = await this.engine.deliver(definition, { key, kind: 'retry' }, tx);
       return result(instance, outcome);
     });
+  }
+
+  /**
+   * The migration dry run: running instances this code could not run (their version is
+   * not registered and `migrate` does not map it, or their state is unknown), with why.
+   */
+  async unmappable(ref: WorkflowRef): Promise<{ key: string; version: string; reason: string }[]> {
+    const definition = this.definition(ref);
+    const found: { key: string; version: string; reason: string }[] = [];
+    for (let after = '0'; ;) {
+      const rows = await query<{ id: string; key: string; machine_version: string; snapshot: PersistedActor }>(
+        this.client.dataSource.manager,
+        RUNNING_PAGE_SQL,
+        [definition.name, after, 500],
+      );
+      for (const row of rows) {
+        const reason = this.engine.unresolvable(definition, row.machine_version, row.snapshot);
+        if (reason) found.push({ key: row.key, version: row.machine_version, reason });
+      }
+      if (rows.length < 500) return found;
+      after = rows[rows.length - 1].id;
+    }
   }
 
   diagram(ref: WorkflowRef, key: string): Promise<string> {

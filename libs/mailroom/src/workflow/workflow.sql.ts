@@ -91,3 +91,8 @@ INSERT INTO mailroom_workflow (name, versions) VALUES ($1, $2)
 ON CONFLICT (name) DO UPDATE SET versions = EXCLUDED.versions, updated_at = now()`;
 
 export const DEFINITIONS_SQL = `SELECT name, versions, updated_at FROM mailroom_workflow WHERE ($1::text IS NULL OR name = $1) ORDER BY name`;
+
+/** Running instances of workflow $1 after id $2, a page ($3) at a time: the migration dry run. */
+export const RUNNING_PAGE_SQL = `
+SELECT id, key, machine_version, snapshot FROM mailroom_workflow_instance
+ WHERE workflow = $1 AND status = 'running' AND id > $2 ORDER BY id LIMIT $3`;
