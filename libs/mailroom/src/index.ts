@@ -92,6 +92,9 @@ export {
   WorkflowNotFoundError,
 } from './workflow/workflow.errors';
 
+// Testing: drive workflows in tests, firing due timers without waiting.
+export { WorkflowTestKit } from './testing/workflow-test-kit';
+
 // Nest microservices transport.
 export { MailroomServer } from './transport/mailroom.server';
 export type { MailroomServerOptions } from './transport/mailroom.server';

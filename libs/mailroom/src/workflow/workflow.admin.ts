@@ -74,6 +74,10 @@ const STATUSES: WorkflowStatus[] = ['running', 'done', 'failed', 'cancelled'];
 export class WorkflowAdmin {
   constructor(private readonly client: MailroomClient) {}
 
+  get dataSource() {
+    return this.client.dataSource;
+  }
+
   async definitions(): Promise<WorkflowInfo[]> {
     const rows = await query<{ name: string; versions: WorkflowInfo['versions']; updated_at: Date }>(
       this.client.dataSource.manager,

@@ -96,3 +96,17 @@ export const DEFINITIONS_SQL = `SELECT name, versions, updated_at FROM mailroom_
 export const RUNNING_PAGE_SQL = `
 SELECT id, key, machine_version, snapshot FROM mailroom_workflow_instance
  WHERE workflow = $1 AND status = 'running' AND id > $2 ORDER BY id LIMIT $3`;
+
+/**
+ * Testing kit: the timers of instance $1 due by the database clock plus $2 ms, soonest
+ * first, each with the event its message carries.
+ */
+export const DUE_TIMERS_SQL = `
+SELECT w.message_id, m.body -> 'event' AS event FROM mailroom_workflow_wait w
+  JOIN mailroom_message m ON m.id = w.message_id
+ WHERE w.instance_id = $1 AND w.kind = 'timer' AND w.due_at <= now() + $2 * interval '1 millisecond'
+ ORDER BY w.due_at LIMIT 1`;
+
+export const INSTANCE_ID_SQL = `SELECT id FROM mailroom_workflow_instance WHERE workflow = $1 AND key = $2`;
+
+export const DELETE_MESSAGE_SQL = `DELETE FROM mailroom_message WHERE id = $1`;
