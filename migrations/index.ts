@@ -4,6 +4,7 @@ import { DeadLetters1732000000002 } from './1732000000002-dead-letters';
 import { ExactlyOnce1732000000003 } from './1732000000003-exactly-once';
 import { LeaseOwnership1732000000004 } from './1732000000004-lease-ownership';
 import { ProducersRoutingTransport1732000000005 } from './1732000000005-producers-routing-transport';
+import { Workflows1732000000007 } from './1732000000007-workflows';
 
 /** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
 export const mailroomMigrations = [
@@ -13,4 +14,5 @@ export const mailroomMigrations = [
   ExactlyOnce1732000000003,
   LeaseOwnership1732000000004,
   ProducersRoutingTransport1732000000005,
+  Workflows1732000000007,
 ];

@@ -16,6 +16,7 @@ import { QueuesController } from './queues/queues.controller';
 import { PublishController } from './topics/publish.controller';
 import { SubscriptionsController } from './topics/subscriptions.controller';
 import { TopicsController } from './topics/topics.controller';
+import { WorkflowsController } from './workflows/workflows.controller';
 
 export interface AppModuleOptions {
   databaseUrl: string;
@@ -62,6 +63,7 @@ export function createAppModule(options: AppModuleOptions): DynamicModule {
       PublishController,
       ProducersController,
       HealthController,
+      WorkflowsController,
     ],
     providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, ShutdownSignal],
   };

@@ -27,6 +27,8 @@ const STATUS_OF_CODE: Record<string, number> = {
   subscription_not_found: HttpStatus.NOT_FOUND,
   // The broker's own (src/dead-letters): the library answers a missing dead letter with null.
   dead_letter_not_found: HttpStatus.NOT_FOUND,
+  workflow_not_found: HttpStatus.NOT_FOUND,
+  workflow_instance_not_found: HttpStatus.NOT_FOUND,
   lease_lost: HttpStatus.CONFLICT,
   invalid_transition: HttpStatus.CONFLICT,
   producer_fenced: HttpStatus.CONFLICT,

@@ -79,6 +79,32 @@ export {
   TopicNotFoundError,
 } from './errors/mailroom.errors';
 
+// Workflows: XState statecharts driven by messages, one instance per key, exactly-once transitions.
+export { Workflow, WorkflowAction, WorkflowActivity } from './workflow/workflow.decorators';
+export type { ActivityArgs, Correlation, WorkflowActionArgs, WorkflowOptions } from './workflow/workflow.decorators';
+export type { WorkflowEffects } from './workflow/workflow.effects';
+export { Workflows } from './workflow/workflow.service';
+export type { WorkflowEvent, WorkflowRef, WorkflowResult } from './workflow/workflow.service';
+export { WorkflowAdmin } from './workflow/workflow.admin';
+export type {
+  InstanceFilter,
+  WorkflowInfo,
+  WorkflowInstanceDetail,
+  WorkflowInstanceInfo,
+  WorkflowTransition,
+} from './workflow/workflow.admin';
+export type { WorkflowStatus } from './workflow/workflow.entity';
+export type { PersistedActor } from './actor/actor.entity';
+export { mermaid } from './workflow/workflow.diagram';
+export {
+  WorkflowConfigurationError,
+  WorkflowInstanceNotFoundError,
+  WorkflowNotFoundError,
+} from './workflow/workflow.errors';
+
+// Testing: drive workflows in tests, firing due timers without waiting.
+export { WorkflowTestKit } from './testing/workflow-test-kit';
+
 // Nest microservices transport.
 export { MailroomServer } from './transport/mailroom.server';
 export type { MailroomServerOptions } from './transport/mailroom.server';

@@ -1,10 +1,12 @@
 import { Column, UpdateDateColumn } from 'typeorm';
+import type { StateValue } from 'xstate';
 
 /** What the actor store needs of every actor row; the concept's entity adds its projections. */
 export abstract class ActorRow {
   /** The primary key; each concept's entity declares its column. */
   declare id: string | number;
 
+  /** The state value: its name, or JSON text for nested and parallel states (actor.snapshot.ts). */
   @Column({ type: 'text' })
   state: string;
 
@@ -18,8 +20,13 @@ export abstract class ActorRow {
   updatedAt: Date;
 }
 
-/** The part of an XState snapshot that is stored: enough for `machine.resolveState`. */
+/** XState's persisted snapshot (`machine.getPersistedSnapshot`), as stored. */
 export interface PersistedActor {
-  value: string;
+  value: StateValue;
   context: unknown;
+  status?: 'active' | 'done' | 'error' | 'stopped';
+  output?: unknown;
+  error?: unknown;
+  historyValue?: Record<string, unknown>;
+  children?: Record<string, unknown>;
 }

@@ -4,15 +4,30 @@ import type { DataSource, EntityManager, EntityTarget, FindOptionsWhere } from '
 import { InvalidTransitionError } from '../errors/mailroom.errors';
 import { inTransaction, query } from '../database/transaction';
 import { ACTOR_CHANNEL, type ActorAnnouncement } from '../database/channels';
-import type { ActorRow, PersistedActor } from './actor.entity';
+import type { ActorRow } from './actor.entity';
+import { persist, restore, stateText } from './actor.snapshot';
+
+/** An action as XState's pure `transition` returns it: its name, params, and the context and event it saw. */
+export interface ActorAction {
+  type: string;
+  params: unknown;
+  info?: { context: unknown; event: unknown };
+}
 
 /** A named action's effect, run inside the transition's transaction. */
-export type ActorEffect<TRow> = (manager: EntityManager, row: TRow, params: unknown) => Promise<void>;
+export type ActorEffect<TRow> = (
+  manager: EntityManager,
+  row: TRow,
+  params: unknown,
+  action: ActorAction,
+) => Promise<void>;
 
 /** How one kind of actor is stored: its machine, its table, and what its actions do. */
 export interface ActorKind<TMachine extends AnyStateMachine, TRow extends ActorRow> {
   name: string;
+  /** The machine of new actors; `machineFor` picks a stored row's (workflows pin each instance to a version). */
   machine: TMachine;
+  machineFor?(row: TRow): AnyStateMachine;
   entity: EntityTarget<TRow>;
   /** Columns derived from the snapshot, written with it so hot-path SQL can read them. */
   project(snapshot: SnapshotFrom<TMachine>): Partial<TRow>;
@@ -24,6 +39,13 @@ export interface ActorKind<TMachine extends AnyStateMachine, TRow extends ActorR
 export interface Applied<TRow> {
   row: TRow;
   changed: boolean;
+}
+
+/** One transition of a locked row: the snapshots on both sides and the actions it took. */
+export interface Transitioned<TRow> extends Applied<TRow> {
+  before: AnyMachineSnapshot;
+  after: AnyMachineSnapshot;
+  actions: ActorAction[];
 }
 
 /**
@@ -46,8 +68,8 @@ export class ActorStore {
       const row = tx.create(kind.entity, {
         ...identity,
         ...kind.project(snapshot as SnapshotFrom<M>),
-        state: String(snapshot.value),
-        snapshot: persist(snapshot),
+        state: stateText(snapshot.value),
+        snapshot: persist(kind.machine, snapshot),
         version: 1,
       } as R);
       await tx.insert(kind.entity, row as never);
@@ -65,40 +87,78 @@ export class ActorStore {
     return inTransaction(this.dataSource, manager, async (tx) => {
       const row = await tx.findOne(kind.entity, { where, lock: { mode: 'pessimistic_write' } });
       if (!row) return null;
-      const current = kind.machine.resolveState(row.snapshot as never) as AnyMachineSnapshot;
+      const current = this.restore(kind, row);
       // Enabled transitions, guards applied; an explicit `{}` handler (idempotent event) counts,
       // which `snapshot.can` would not.
-      const enabled = kind.machine.getTransitionData(current as never, event);
-      if (!enabled?.length) throw new InvalidTransitionError(kind.refusal(row, event));
-      const [next, actions] = transition(kind.machine, current as SnapshotFrom<M>, event) as [
-        AnyMachineSnapshot,
-        { type: string; params: unknown }[],
-      ];
-      const stored = persist(next);
-      const changed = JSON.stringify(stored) !== JSON.stringify(row.snapshot);
-      if (changed) {
-        const update = {
-          ...kind.project(next as SnapshotFrom<M>),
-          state: String(next.value),
-          snapshot: stored,
-          version: row.version + 1,
-        };
-        const result = await tx.update(kind.entity, { id: row.id, version: row.version } as never, update as never);
-        if (result.affected !== 1) throw new Error(`${kind.name} actor changed under its row lock`);
-        Object.assign(row, update);
-        await announce(tx, kind.name, row);
-      }
-      for (const action of actions) {
-        const effect = kind.effects?.[action.type];
-        if (effect) await effect(tx, row, action.params);
-      }
+      if (!this.accepts(kind, row, current, event)) throw new InvalidTransitionError(kind.refusal(row, event));
+      const { changed } = await this.transitionLocked(kind, tx, row, current, event);
       return { row, changed };
     });
   }
+
+  /** The stored snapshot of `row` on its machine; throws when the machine does not know its state. */
+  restore<M extends AnyStateMachine, R extends ActorRow>(kind: ActorKind<M, R>, row: R): AnyMachineSnapshot {
+    return restore(kind.machineFor?.(row) ?? kind.machine, row.snapshot);
+  }
+
+  /** Does the state of `current` take `event` (guards applied)? */
+  accepts<M extends AnyStateMachine, R extends ActorRow>(
+    kind: ActorKind<M, R>,
+    row: R,
+    current: AnyMachineSnapshot,
+    event: { type: string },
+  ): boolean {
+    const machine = kind.machineFor?.(row) ?? kind.machine;
+    return (machine.getTransitionData(current as never, event as never)?.length ?? 0) > 0;
+  }
+
+  /**
+   * Applies `event` to a row the caller has locked in `tx`: pure `transition`, then the
+   * new snapshot, projections and version+1 (only if something changed), then the
+   * named actions' effects, all in `tx`.
+   */
+  async transitionLocked<M extends AnyStateMachine, R extends ActorRow>(
+    kind: ActorKind<M, R>,
+    tx: EntityManager,
+    row: R,
+    current: AnyMachineSnapshot,
+    event: { type: string },
+  ): Promise<Transitioned<R>> {
+    const machine = kind.machineFor?.(row) ?? kind.machine;
+    const [next, actions] = transition(machine, current as never, event as never) as unknown as [
+      AnyMachineSnapshot,
+      ActorAction[],
+    ];
+    const stored = persist(machine, next);
+    const changed = JSON.stringify(stored) !== JSON.stringify(row.snapshot);
+    if (changed) {
+      const update = {
+        ...kind.project(next as SnapshotFrom<M>),
+        state: stateText(next.value),
+        snapshot: stored,
+        version: row.version + 1,
+      };
+      const result = await tx.update(kind.entity, { id: row.id, version: row.version } as never, update as never);
+      if (result.affected !== 1) throw new Error(`${kind.name} actor changed under its row lock`);
+      Object.assign(row, update);
+      await announce(tx, kind.name, row);
+    }
+    await runEffects(kind, tx, row, actions);
+    return { row, changed, before: current, after: next, actions };
+  }
 }
 
-function persist(snapshot: { value: unknown; context: unknown }): PersistedActor {
-  return { value: String(snapshot.value), context: snapshot.context };
+/** Runs the effect each action names, in order, in `tx`; actions without one have none. */
+export async function runEffects<M extends AnyStateMachine, R extends ActorRow>(
+  kind: ActorKind<M, R>,
+  tx: EntityManager,
+  row: R,
+  actions: ActorAction[],
+): Promise<void> {
+  for (const action of actions) {
+    const effect = kind.effects?.[action.type];
+    if (effect) await effect(tx, row, action.params, action);
+  }
 }
 
 async function announce(manager: EntityManager, kind: string, row: ActorRow): Promise<void> {

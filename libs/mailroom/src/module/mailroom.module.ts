@@ -12,6 +12,8 @@ import { DataSource } from 'typeorm';
 import { MailroomClient } from '../client/mailroom.client';
 import { mailroomEvents, MailroomEvents } from '../consumer/handler.events';
 import { HandlerExplorer } from '../consumer/handler.explorer';
+import { WorkflowExplorer } from '../workflow/workflow.explorer';
+import { Workflows } from '../workflow/workflow.service';
 import { MailroomEventsExplorer } from './mailroom-events.explorer';
 import { MailroomHealthIndicator } from './mailroom.health';
 import { ConfigurableModuleClass, MAILROOM_OPTIONS } from './mailroom.module-definition';
@@ -28,6 +30,7 @@ class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeA
   constructor(
     @Inject(MailroomClient) private readonly client: MailroomClient,
     private readonly handlers: HandlerExplorer,
+    private readonly workflows: WorkflowExplorer,
   ) {}
 
   onModuleInit(): Promise<void> {
@@ -38,6 +41,7 @@ class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeA
   async onApplicationBootstrap(): Promise<void> {
     try {
       await this.handlers.start();
+      await this.workflows.start();
     } catch (error) {
       await this.beforeApplicationShutdown().catch(() => undefined);
       throw error;
@@ -45,6 +49,7 @@ class MailroomLifecycle implements OnModuleInit, OnApplicationBootstrap, BeforeA
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.workflows.stop();
     await this.handlers.stop();
     await this.client.close();
   }
@@ -79,9 +84,11 @@ class MailroomFeatureModule {}
     HandlerExplorer,
     MailroomEventsExplorer,
     MailroomHealthIndicator,
+    Workflows,
+    WorkflowExplorer,
     MailroomLifecycle,
   ],
-  exports: [MailroomClient, MailroomEvents, MailroomHealthIndicator],
+  exports: [MailroomClient, MailroomEvents, MailroomHealthIndicator, Workflows],
 })
 export class MailroomModule extends ConfigurableModuleClass {
   /** Queues, topics and subscriptions this feature module relies on, created or updated at start. */

@@ -1,0 +1,214 @@
+import { initialTransition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import type { EntityManager } from 'typeorm';
+import { runEffects, type ActorAction, type ActorKind, type ActorStore } from '../actor/actor.store';
+import { persist, restore, stateText } from '../actor/actor.snapshot';
+import type { PersistedActor } from '../actor/actor.entity';
+import type { MailroomClient } from '../client/mailroom.client';
+import { query } from '../database/transaction';
+import type { WorkflowDefinition } from './workflow.definition';
+import { WorkflowInstanceEntity } from './workflow.entity';
+import { WorkflowInstanceNotFoundError } from './workflow.errors';
+import { statusOf, workflowKind, type WorkflowEnvelope } from './workflow.kind';
+import {
+  CONSUME_WAIT_SQL,
+  FAIL_INSTANCE_SQL,
+  INSERT_HISTORY_SQL,
+  INSERT_INSTANCE_SQL,
+  MIGRATE_INSTANCE_SQL,
+} from './workflow.sql';
+
+type Row = WorkflowInstanceEntity;
+type Event = { type: string; [field: string]: unknown };
+export type Outcome = 'started' | 'applied' | 'ignored' | 'stale' | 'failed' | 'retried';
+
+/** What one call did to an instance. */
+export interface Delivery {
+  instance: Row;
+  outcome: Outcome;
+}
+
+/**
+ * One workflow transition per call, inside the caller's transaction `tx` (the push
+ * consumer's, holding the inbox row and the ack; or the app's own): lock the instance,
+ * pick its pinned machine, check that a timer or activity answer is still awaited, take
+ * the pure transition through the actor store (snapshot, projections, effects), write one
+ * history row. Whatever throws rolls all of it back.
+ */
+export class WorkflowEngine {
+  private readonly kinds = new Map<WorkflowDefinition, ActorKind<AnyStateMachine, Row>>();
+
+  constructor(
+    private readonly client: MailroomClient,
+    private readonly actors: ActorStore,
+  ) {}
+
+  /** Creates the instance unless it exists; `created` is false when another start won. */
+  async start(definition: WorkflowDefinition, key: string, input: unknown, tx: EntityManager, messageId?: string) {
+    const kind = this.kindOf(definition);
+    const [snapshot, actions] = initialTransition(definition.machine, input as never) as [
+      AnyMachineSnapshot,
+      ActorAction[],
+    ];
+    const projected = kind.project(snapshot);
+    const stored = persist(definition.machine, snapshot);
+    const [inserted] = await query<{ id: string; version: number; created_at: Date; updated_at: Date }>(
+      tx,
+      INSERT_INSTANCE_SQL,
+      [
+        definition.name,
+        key,
+        definition.version,
+        projected.status,
+        stateText(snapshot.value),
+        JSON.stringify(snapshot.value),
+        projected.tags,
+        JSON.stringify(stored),
+      ],
+    );
+    if (!inserted) return { instance: await this.find(definition, key, tx), created: false };
+    const row = tx.create(WorkflowInstanceEntity, {
+      ...projected,
+      id: String(inserted.id),
+      workflow: definition.name,
+      key,
+      machineVersion: definition.version,
+      state: stateText(snapshot.value),
+      snapshot: stored,
+      version: inserted.version,
+      failure: null,
+      createdAt: inserted.created_at,
+      updatedAt: inserted.updated_at,
+    });
+    await runEffects(kind, tx, row, actions);
+    await history(tx, row, 'started', { type: 'xstate.init', input }, messageId);
+    return { instance: row, created: true };
+  }
+
+  /** Applies one message for an existing instance; throws WorkflowInstanceNotFoundError when there is none. */
+  async deliver(definition: WorkflowDefinition, envelope: WorkflowEnvelope, tx: EntityManager, messageId?: string) {
+    const row = await tx.findOne(WorkflowInstanceEntity, {
+      where: { workflow: definition.name, key: envelope.key },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!row) throw new WorkflowInstanceNotFoundError(definition.name, envelope.key);
+    const event: Event = envelope.event ?? { type: `mailroom.${envelope.kind}` };
+    const ignore = (detail: string, outcome: Outcome = 'ignored') =>
+      this.record(tx, row, outcome, event, messageId, detail);
+    if (envelope.kind === 'retry') return this.retry(definition, row, tx, messageId);
+    if (row.status !== 'running') return ignore(`the instance is ${row.status}`);
+    const current = await this.resolve(definition, row, tx, event, messageId);
+    if (!current) return { instance: row, outcome: 'failed' as const };
+    if (envelope.wait !== undefined) {
+      // Under the row lock: the timer or activity is still awaited by this very entry.
+      const [awaited] = await query(tx, CONSUME_WAIT_SQL, [row.id, envelope.wait]);
+      if (!awaited) return ignore(`${envelope.kind} no longer awaited (its state was left or re-entered)`, 'stale');
+    }
+    const kind = this.kindOf(definition);
+    if (!this.actors.accepts(kind, row, current, event)) return ignore(`not accepted in ${row.state}`);
+    await this.actors.transitionLocked(kind, tx, row, current, event);
+    return this.record(tx, row, 'applied', event, messageId);
+  }
+
+  /**
+   * The instance's snapshot on its pinned machine: that version if still registered, else
+   * the declared `migrate` onto the current one. A state no machine knows marks the
+   * instance failed with the reason (and the message is settled): never an endless retry.
+   */
+  private async resolve(
+    definition: WorkflowDefinition,
+    row: Row,
+    tx: EntityManager,
+    event: Event,
+    messageId?: string,
+  ): Promise<AnyMachineSnapshot | null> {
+    const fail = async (reason: string) => {
+      await query(tx, FAIL_INSTANCE_SQL, [row.id, reason]);
+      Object.assign(row, { status: 'failed', failure: reason });
+      await history(tx, row, 'failed', event, messageId, reason);
+      return null;
+    };
+    let machine = definition.machines.get(row.machineVersion);
+    if (!machine) {
+      const migrated = definition.options.migrate?.(row.snapshot, row.machineVersion) ?? null;
+      if (!migrated) {
+        return fail(
+          `version ${row.machineVersion} is not registered and no migrate() maps it to ${definition.version}`,
+        );
+      }
+      await query(tx, MIGRATE_INSTANCE_SQL, [row.id, definition.version, JSON.stringify(migrated)]);
+      Object.assign(row, { machineVersion: definition.version, snapshot: migrated });
+      machine = definition.machine;
+    }
+    try {
+      return restore(machine, row.snapshot);
+    } catch (error) {
+      return fail(`stored state ${row.state} is unknown to version ${row.machineVersion}: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Why this code cannot run a stored snapshot (its version unregistered and unmapped,
+   * or its state unknown), or null when it can. Pure: the migration dry run uses it.
+   */
+  unresolvable(definition: WorkflowDefinition, version: string, snapshot: PersistedActor): string | null {
+    let machine = definition.machines.get(version);
+    if (!machine) {
+      const migrated = definition.options.migrate?.(snapshot, version) ?? null;
+      if (!migrated) return `version ${version} is not registered and no migrate() maps it to ${definition.version}`;
+      [machine, snapshot] = [definition.machine, migrated];
+    }
+    try {
+      restore(machine, snapshot);
+      return null;
+    } catch (error) {
+      return `stored state ${stateText(snapshot.value)} is unknown to version ${machine === definition.machine ? definition.version : version}: ${(error as Error).message}`;
+    }
+  }
+
+  /** A failed instance runs again if its stored state now resolves (fixed code, a migration). */
+  private async retry(definition: WorkflowDefinition, row: Row, tx: EntityManager, messageId?: string) {
+    const event = { type: 'mailroom.retry' };
+    if (row.status !== 'failed')
+      return this.record(tx, row, 'ignored', event, messageId, `the instance is ${row.status}`);
+    row.status = 'running';
+    const current = await this.resolve(definition, row, tx, event, messageId);
+    if (!current) return { instance: row, outcome: 'failed' as const };
+    const status = current.status === 'error' ? 'running' : statusOf(current);
+    await tx.update(WorkflowInstanceEntity, { id: row.id }, { status, failure: null, version: row.version + 1 });
+    Object.assign(row, { status, failure: null, version: row.version + 1 });
+    return this.record(tx, row, 'retried', event, messageId);
+  }
+
+  private async record(
+    tx: EntityManager,
+    row: Row,
+    outcome: Outcome,
+    event: Event,
+    messageId?: string,
+    detail?: string,
+  ) {
+    await history(tx, row, outcome, event, messageId, detail);
+    return { instance: row, outcome } satisfies Delivery;
+  }
+
+  private async find(definition: WorkflowDefinition, key: string, tx: EntityManager): Promise<Row> {
+    return tx.findOneOrFail(WorkflowInstanceEntity, { where: { workflow: definition.name, key } });
+  }
+
+  private kindOf(definition: WorkflowDefinition): ActorKind<AnyStateMachine, Row> {
+    let kind = this.kinds.get(definition);
+    if (!kind) this.kinds.set(definition, (kind = workflowKind(this.client, definition)));
+    return kind;
+  }
+}
+
+function history(tx: EntityManager, row: Row, outcome: Outcome, event: Event, messageId?: string, detail?: string) {
+  return query(tx, INSERT_HISTORY_SQL, [
+    row.id,
+    outcome,
+    JSON.stringify(event),
+    JSON.stringify(row.stateValue ?? row.snapshot.value),
+    messageId ?? null,
+    detail ?? null,
+  ]);
+}

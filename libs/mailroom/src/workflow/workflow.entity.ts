@@ -1,0 +1,35 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { ActorRow } from '../actor/actor.entity';
+
+export type WorkflowStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** A workflow instance: one per (workflow, key), pinned to the machine version it started with. */
+@Entity('mailroom_workflow_instance')
+export class WorkflowInstanceEntity extends ActorRow {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  declare id: string;
+
+  @Column({ type: 'text' })
+  workflow: string;
+
+  @Column({ type: 'text' })
+  key: string;
+
+  @Column({ name: 'machine_version', type: 'text' })
+  machineVersion: string;
+
+  @Column({ type: 'text' })
+  status: WorkflowStatus;
+
+  @Column({ name: 'state_value', type: 'jsonb' })
+  stateValue: unknown;
+
+  @Column({ type: 'text', array: true })
+  tags: string[];
+
+  @Column({ type: 'text', nullable: true })
+  failure: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}

@@ -1,0 +1,88 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { MailroomClient } from '../client/mailroom.client';
+import { QueueNotFoundError } from '../errors/mailroom.errors';
+import { resolveConsumerSpec, type OnMessageOptions } from '../consumer/handler.options';
+import { PushConsumer, type MessageHandler } from '../consumer/push.consumer';
+import { WORKFLOW, type Correlation } from './workflow.decorators';
+import type { WorkflowDefinition } from './workflow.definition';
+import { WorkflowHandlers } from './workflow.handlers';
+import { Workflows } from './workflow.service';
+
+/**
+ * Finds `@Workflow` providers at start, registers them (and their versions) in the
+ * database, declares their queues and runs their consumers: the workflow's own queue
+ * (grouped by key, so one key's events apply in arrival order), each correlated queue,
+ * and the activity queue.
+ */
+@Injectable()
+export class WorkflowExplorer {
+  private consumers: PushConsumer[] = [];
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    @Inject(MailroomClient) private readonly client: MailroomClient,
+    private readonly workflows: Workflows,
+  ) {}
+
+  async start(): Promise<void> {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as object | undefined;
+      if (!instance || typeof instance !== 'object' || !Reflect.getMetadata(WORKFLOW, instance.constructor)) continue;
+      await this.run(await this.workflows.register(instance));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.stop()));
+    this.consumers = [];
+  }
+
+  private async run(definition: WorkflowDefinition): Promise<void> {
+    const handlers = new WorkflowHandlers(this.client, this.workflows.engine, definition);
+    const concurrency = definition.options.concurrency ?? 4;
+    await this.consume(
+      definition.queue,
+      { consumer: definition.queue, mode: 'exactly-once', concurrency },
+      { ordering: 'grouped' },
+      (body, ctx) => handlers.onEnvelope(body as never, ctx),
+    );
+    const byQueue = new Map<string, [string, Correlation][]>();
+    for (const [type, correlation] of Object.entries(definition.options.correlate ?? {})) {
+      byQueue.set(correlation.from, [...(byQueue.get(correlation.from) ?? []), [type, correlation]]);
+    }
+    for (const [queue, entries] of byQueue) {
+      // One at a time: a correlated queue is not grouped by key, so this keeps arrival order.
+      await this.consume(
+        queue,
+        { consumer: `${definition.queue}.${queue}`, mode: 'exactly-once' },
+        undefined,
+        (body, ctx) => handlers.onCorrelated(entries, body, ctx),
+      );
+    }
+    if (definition.activities.size > 0) {
+      await this.consume(
+        definition.activityQueue,
+        { consumer: definition.activityQueue, concurrency },
+        undefined,
+        (body, ctx) => handlers.onActivity(body as never, ctx),
+      );
+    }
+  }
+
+  private async consume(
+    queue: string,
+    options: OnMessageOptions,
+    queueOptions: object | undefined,
+    handler: MessageHandler,
+  ) {
+    const spec = resolveConsumerSpec(options, `workflow consumer ${options.consumer}`, false);
+    const info = await this.client.getQueue(queue).catch(async (error) => {
+      if (!(error instanceof QueueNotFoundError)) throw error;
+      return (await this.client.createQueue(queue, queueOptions)).queue;
+    });
+    const consumer = new PushConsumer(this.client, queue, spec, handler);
+    this.consumers.push(consumer);
+    consumer.start(info.options.leaseMs);
+  }
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
+import type { EntityManager } from 'typeorm';
+import type { ActorEffect, ActorKind } from '../actor/actor.store';
+import type { MailroomClient } from '../client/mailroom.client';
+import { query } from '../database/transaction';
+import { EffectRecorder } from './workflow.effects';
+import type { WorkflowDefinition } from './workflow.definition';
+import { WorkflowInstanceEntity, type WorkflowStatus } from './workflow.entity';
+import { ARM_WAIT_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
+import { WorkflowConfigurationError } from './workflow.errors';
+
+type Row = WorkflowInstanceEntity;
+
+/** A message on a workflow's own queue. `wait` names the timer or activity message it answers. */
+export interface WorkflowEnvelope {
+  key: string;
+  kind: 'start' | 'event' | 'timer' | 'result' | 'retry';
+  event?: { type: string; [field: string]: unknown };
+  input?: unknown;
+  wait?: string;
+}
+
+/** A job on a workflow's activity queue: one invocation of `src`. */
+export interface ActivityJob {
+  key: string;
+  instanceId: string;
+  invocation: string;
+  src: string;
+  input: unknown;
+}
+
+export function statusOf(snapshot: AnyMachineSnapshot): WorkflowStatus {
+  return snapshot.status === 'done' ? 'done' : snapshot.status === 'error' ? 'failed' : 'running';
+}
+
+/**
+ * A workflow as the actor store keeps it: the instance's pinned machine, projections
+ * for listing, and its effects. Named actions run the `@WorkflowAction` bound to them;
+ * XState's own actions become durable: a delayed raise (`after`) a delayed message plus
+ * its wait row, a cancel the removal of both, an invoke a job on the activity queue.
+ * Everything is written through `tx`, so it commits with the transition or not at all.
+ */
+export function workflowKind(client: MailroomClient, definition: WorkflowDefinition): ActorKind<AnyStateMachine, Row> {
+  const effects: Record<string, ActorEffect<Row>> = {
+    'xstate.raise': async (tx, row, params) => {
+      const { event, id, delay } = params as { event: { type: string }; id: string; delay?: number };
+      if (delay === undefined) return; // an immediate raise happened inside the transition
+      const wait = randomUUID();
+      await query(tx, ARM_WAIT_SQL, [row.id, id, 'timer', wait, Math.round(delay)]);
+      const envelope: WorkflowEnvelope = { key: row.key, kind: 'timer', event, wait };
+      await client.send(definition.queue, envelope, { id: wait, delayMs: Math.round(delay), manager: tx });
+    },
+    'xstate.cancel': async (tx, row, params) => {
+      await query(tx, CANCEL_WAITS_SQL, [row.id, [(params as { sendId: string }).sendId]]);
+    },
+    'xstate.spawnChild': async (tx, row, params) => {
+      const { id, src, input } = params as { id: string; src: unknown; input: unknown };
+      if (typeof src !== 'string' || !definition.activities.has(src)) {
+        throw new WorkflowConfigurationError(
+          `Workflow "${definition.name}" invokes "${String(src)}", which no @WorkflowActivity('${String(src)}') method of its provider implements.`,
+        );
+      }
+      const wait = randomUUID();
+      await query(tx, ARM_WAIT_SQL, [row.id, id, 'activity', wait, null]);
+      const job: ActivityJob = { key: row.key, instanceId: row.id, invocation: id, src, input };
+      await client.send(definition.activityQueue, job, { id: wait, manager: tx });
+    },
+    // Leaving an invoking state stops its child (XState passes the child's actor ref): the
+    // activity's answer, when it comes, is stale.
+    'xstate.stopChild': async (tx, row, params) => {
+      const id = (params as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string') await query(tx, CANCEL_WAITS_SQL, [row.id, [id]]);
+    },
+  };
+  for (const [name, method] of definition.actions) {
+    effects[name] = async (tx, _row, params, action) => {
+      const out = new EffectRecorder();
+      await method({ context: action.info?.context, event: action.info?.event, params }, out);
+      await write(client, tx, out);
+    };
+  }
+  return {
+    name: 'workflow',
+    machine: definition.machine,
+    entity: WorkflowInstanceEntity,
+    machineFor: (row) => definition.machines.get(row.machineVersion) ?? definition.machine,
+    project: (snapshot) => ({
+      status: statusOf(snapshot as AnyMachineSnapshot),
+      stateValue: (snapshot as AnyMachineSnapshot).value,
+      tags: [...(snapshot as AnyMachineSnapshot).tags],
+    }),
+    effects,
+    refusal: (row, event) => `Workflow ${row.workflow} "${row.key}" does not accept ${event.type} in ${row.state}.`,
+  };
+}
+
+async function write(client: MailroomClient, tx: EntityManager, out: EffectRecorder): Promise<void> {
+  for (const effect of out.effects) {
+    if (effect.kind === 'send') {
+      const { body, ...options } = effect.message;
+      await client.send(effect.queue, body as never, { ...options, manager: tx });
+    } else {
+      const { body, ...options } = effect.message;
+      await client.publish(effect.topic, body as never, { ...options, manager: tx });
+    }
+  }
+}
