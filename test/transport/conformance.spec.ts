@@ -46,7 +46,7 @@ function codecs() {
 }
 type Codecs = ReturnType<typeof codecs>;
 
-/** The events both transports name alike (TcpEvents, MailroomEvents). */
+/** The events both transports name alike (TcpEvents, MailroomTransportEvents). */
 const listening = (target: object) =>
   target as { on(event: 'connect' | 'error', callback: (...args: unknown[]) => void): void };
 

@@ -112,5 +112,5 @@ export { MailroomClientProxy } from './transport/mailroom.client-proxy';
 export type { MailroomClientProxyOptions } from './transport/mailroom.client-proxy';
 export { MailroomContext, TRANSPORT_HEADERS } from './transport/mailroom.context';
 export { RequestTimeoutError } from './transport/transport.errors';
-export type { MailroomEvents, MailroomStatus } from './transport/transport.events';
+export type { MailroomTransportEvents, MailroomStatus } from './transport/transport.events';
 export { destinationOf } from './transport/transport.pattern';

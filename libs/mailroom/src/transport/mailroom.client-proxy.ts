@@ -15,7 +15,7 @@ import { QueueNotFoundError } from '../errors/mailroom.errors';
 import { assertInteger } from '../errors/validate';
 import { TRANSPORT_HEADERS } from './mailroom.context';
 import { RequestTimeoutError } from './transport.errors';
-import { TransportEvents, type MailroomEvents, type MailroomStatus } from './transport.events';
+import { TransportEvents, type MailroomTransportEvents, type MailroomStatus } from './transport.events';
 import { destinationOf } from './transport.pattern';
 import { HandlerRegistry } from './transport.registry';
 
@@ -36,7 +36,7 @@ export interface MailroomClientProxyOptions {
  * Register with `ClientsModule.registerAsync([{ name, inject: [MailroomClient],
  * useFactory: (client) => ({ customClass: MailroomClientProxy, options: { client } }) }])`.
  */
-export class MailroomClientProxy extends ClientProxy<MailroomEvents, MailroomStatus> {
+export class MailroomClientProxy extends ClientProxy<MailroomTransportEvents, MailroomStatus> {
   private readonly client: MailroomClient;
   private readonly timeoutMs: number;
   private readonly replyQueue = `reply.${randomUUID()}`;
@@ -78,7 +78,7 @@ export class MailroomClientProxy extends ClientProxy<MailroomEvents, MailroomSta
     this.events.status('disconnected');
   }
 
-  on<E extends keyof MailroomEvents>(event: E, callback: MailroomEvents[E]): void {
+  on<E extends keyof MailroomTransportEvents>(event: E, callback: MailroomTransportEvents[E]): void {
     this.events.on(event, callback);
   }
 

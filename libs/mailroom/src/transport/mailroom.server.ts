@@ -16,7 +16,7 @@ import { PushConsumer } from '../consumer/push.consumer';
 import { QueueNotFoundError } from '../errors/mailroom.errors';
 import { assertName } from '../errors/validate';
 import { MailroomContext, TRANSPORT_HEADERS } from './mailroom.context';
-import { TransportEvents, type MailroomEvents, type MailroomStatus } from './transport.events';
+import { TransportEvents, type MailroomTransportEvents, type MailroomStatus } from './transport.events';
 import { destinationOf } from './transport.pattern';
 import { HandlerRegistry } from './transport.registry';
 
@@ -46,7 +46,7 @@ export interface MailroomServerOptions {
  * MailroomClientProxy sends to the pattern's queue. Object patterns map to names as
  * `destinationOf` says. Use: `app.connectMicroservice({ strategy: new MailroomServer({ client, group }) })`.
  */
-export class MailroomServer extends Server<MailroomEvents, MailroomStatus> implements CustomTransportStrategy {
+export class MailroomServer extends Server<MailroomTransportEvents, MailroomStatus> implements CustomTransportStrategy {
   private consumers: PushConsumer[] = [];
   private readonly registry: HandlerRegistry;
   private readonly events = new TransportEvents(this._status$, this.logger);
@@ -99,7 +99,7 @@ export class MailroomServer extends Server<MailroomEvents, MailroomStatus> imple
     this.events.status('disconnected');
   }
 
-  on<E extends keyof MailroomEvents>(event: E, callback: MailroomEvents[E]): void {
+  on<E extends keyof MailroomTransportEvents>(event: E, callback: MailroomTransportEvents[E]): void {
     this.events.on(event, callback);
   }
 

@@ -6,7 +6,7 @@ import type { ReplaySubject } from 'rxjs';
 export type MailroomStatus = 'connected' | 'disconnected';
 
 /** What `on()` listens to, as `RmqEvents` on the RabbitMQ transport. */
-export type MailroomEvents = {
+export type MailroomTransportEvents = {
   connect: () => void;
   disconnect: () => void;
   error: (error: unknown) => void;
@@ -26,7 +26,7 @@ export class TransportEvents {
     private readonly logger: LoggerService,
   ) {}
 
-  on<E extends keyof MailroomEvents>(event: E, callback: MailroomEvents[E]): void {
+  on<E extends keyof MailroomTransportEvents>(event: E, callback: MailroomTransportEvents[E]): void {
     this.emitter.on(event, callback);
   }
 
