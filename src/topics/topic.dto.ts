@@ -26,7 +26,8 @@ const ROUTING_PATTERN = {
   type: String,
   nullable: true,
   maxLength: 255,
-  description: 'AMQP-style pattern over dot-separated words: `*` is one word, `#` zero or more; null: every key',
+  description:
+    'Matched as by a RabbitMQ topic exchange: dot-separated words of letters, digits, _ or -; `*` is one word, `#` zero or more; "" matches only a keyless publish; null: every message',
   example: 'orders.*.created',
 };
 
@@ -93,7 +94,8 @@ export class TopicListDto {
 export class PublicationDto extends OutgoingMessageDto {
   @ApiPropertyOptional({
     maxLength: 255,
-    description: 'Dot-separated words matched against the subscriptions’ patterns',
+    description:
+      'Dot-separated words of letters, digits, _ or -, matched against the subscriptions’ patterns; none (or "") is the empty key, which `#` matches',
     example: 'orders.eu.created',
   })
   routingKey?: string;

@@ -50,8 +50,8 @@ describe('errors outside the controllers', () => {
   });
 
   it('maps every error the library exports to a deliberate status, never 500', () => {
-    // Raised by a handler to the library, never by a request.
-    const handlerSide = ['NonRetryableError'];
+    // Raised by a handler to the library, or by a transport to its caller: never by a request.
+    const handlerSide = ['NonRetryableError', 'RequestTimeoutError'];
     type ErrorClass = new (...args: unknown[]) => core.MailroomError;
     const errorClasses = (Object.values(core) as unknown[]).filter(
       (value): value is ErrorClass => typeof value === 'function' && value.prototype instanceof core.MailroomError,
