@@ -57,7 +57,14 @@ describe('handler failures', () => {
     await until(() => failed.length === 3);
     await app.close();
 
-    const brief = (f: HandlerFailure) => [f.queue, f.consumer, f.messageId, f.attempt, f.outcome, (f.error as Error).message];
+    const brief = (f: HandlerFailure) => [
+      f.queue,
+      f.consumer,
+      f.messageId,
+      f.attempt,
+      f.outcome,
+      (f.error as Error).message,
+    ];
     expect(failed.map(brief)).toEqual([
       ['payments', 'Payments.handle', flaky.id, 1, 'retry', 'gateway timeout'],
       ['payments', 'Payments.handle', flaky.id, 2, 'dead-lettered', 'gateway timeout'],
@@ -81,7 +88,10 @@ describe('handler failures', () => {
     }
     const app = await startNestApp(db.url, [Poisoned]);
     app.get(MailroomEvents).on('failed', () => (events += 1));
-    await app.get(MailroomClient).sendBatch('poisoned', Array.from({ length: 30 }, (_, i) => ({ body: i })));
+    await app.get(MailroomClient).sendBatch(
+      'poisoned',
+      Array.from({ length: 30 }, (_, i) => ({ body: i })),
+    );
     await until(() => events === 30);
     await app.close();
     const lines = errors.filter((line) => line.includes('"poisoned"'));

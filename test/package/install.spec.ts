@@ -55,7 +55,9 @@ describe('the packages, installed from their tarballs', () => {
     expect(Object.keys(core.peerDependencies)).toEqual(expect.arrayContaining(['@nestjs/core', 'typeorm', 'pg']));
     // One @nestjs/core in the app: a second copy would break Nest's dependency injection.
     expect(existsSync(join(app, 'node_modules/@mailroom/core/node_modules'))).toBe(false);
-    expect(readdirSync(join(app, 'node_modules/.bin'))).toEqual(expect.arrayContaining(['mailroom', 'mailroom-broker']));
+    expect(readdirSync(join(app, 'node_modules/.bin'))).toEqual(
+      expect.arrayContaining(['mailroom', 'mailroom-broker']),
+    );
   });
 
   it('runs the `mailroom` CLI and the broker from the broker package', async () => {

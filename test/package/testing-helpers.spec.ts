@@ -47,7 +47,10 @@ describe('@mailroom/core/testing', () => {
     }
     const app = await startNestApp(db.url, [Worker]);
     const client = app.get(MailroomClient);
-    await client.sendBatch('work', Array.from({ length: 20 }, (_, i) => ({ body: i })));
+    await client.sendBatch(
+      'work',
+      Array.from({ length: 20 }, (_, i) => ({ body: i })),
+    );
     await waitUntilDrained(client, 'work');
     expect(handled).toHaveLength(20);
     expect((await client.getQueue('work')).stats).toMatchObject({ available: 0, inFlight: 0, delayed: 0 });

@@ -51,7 +51,11 @@ export interface WaitOptions {
  * Resolves once `queue` holds nothing deliverable, in flight or delayed: every message
  * sent so far was handled and its ack committed (or it was dead-lettered).
  */
-export async function waitUntilDrained(client: MailroomClient, queue: string, options: WaitOptions = {}): Promise<void> {
+export async function waitUntilDrained(
+  client: MailroomClient,
+  queue: string,
+  options: WaitOptions = {},
+): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
