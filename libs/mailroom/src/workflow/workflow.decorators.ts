@@ -30,6 +30,12 @@ export interface WorkflowOptions {
   notFoundAttempts?: number;
   /** Events applied at once, for different keys (default 4); one key's events go one at a time. */
   concurrency?: number;
+  /**
+   * Invoke sources that are other workflows, by source name: `{ payment: 'payment' }`.
+   * The child starts with the invoke's input under the key `<parent>/<key>/<invoke id>`;
+   * its final output (or failure) comes back as the invoke's done (or error) event.
+   */
+  children?: Record<string, string>;
   /** Deliveries an activity gets before its failure becomes the invoke's error event (default 3). */
   activityAttempts?: number;
 }
