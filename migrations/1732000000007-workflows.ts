@@ -31,11 +31,12 @@ export class Workflows1732000000007 implements MigrationInterface {
         snapshot        jsonb NOT NULL,
         version         integer NOT NULL DEFAULT 1,
         failure         text,
+        parent          jsonb,
         created_at      timestamptz NOT NULL DEFAULT now(),
         updated_at      timestamptz NOT NULL DEFAULT now()
       )`);
     await q.query(`COMMENT ON TABLE mailroom_workflow_instance IS
-      'Workflow actors (workflow.engine.ts): snapshot is XState''s persisted form; status, state_value, tags are its projections for listing.'`);
+      'Workflow actors (workflow.engine.ts): snapshot is XState''s persisted form; status, state_value, tags are its projections for listing; parent names the instance a child workflow answers.'`);
     await q.query(`CREATE UNIQUE INDEX mailroom_workflow_instance_key ON mailroom_workflow_instance (workflow, key)`);
     await q.query(`COMMENT ON INDEX mailroom_workflow_instance_key IS
       'One instance per (workflow, key): concurrent starts meet here (ON CONFLICT DO NOTHING); events lock the row by it.'`);

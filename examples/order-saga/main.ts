@@ -1,6 +1,6 @@
 /**
- * Runs the order saga: DATABASE_URL=postgres://… npx ts-node examples/order-saga/main.ts
- * (or compiled). Places one order and prints where it ends.
+ * Runs the order saga on DATABASE_URL: places one order and prints where it ends. Needs a
+ * TypeScript runner that resolves the `@mailroom/core` path alias (see README.md).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';

@@ -35,6 +35,9 @@ Options:
   --to QUEUE    Redrive into QUEUE (it must exist) instead of the queue they failed in
   --rate N      Redrive at most N messages a second
   --batch N     Dead letters moved per request (default 1000, or N with --rate)
+  --status S    Workflow instances of this status: running, done, failed, cancelled
+  --state PATH  Workflow instances in this state (a dotted path such as shipping.waiting)
+  --tag T       Workflow instances whose state has this tag
   --help, -h    Show this help
 
 Environment:

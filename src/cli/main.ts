@@ -7,8 +7,9 @@ import { EXIT, helpText } from './help';
 import { Output } from './output';
 import { queueCommands } from './queues.command';
 import { sendCommands } from './send.command';
+import { workflowCommands } from './workflows.command';
 
-const COMMANDS: Command[] = [...queueCommands, ...sendCommands, ...dlqCommands];
+const COMMANDS: Command[] = [...queueCommands, ...sendCommands, ...dlqCommands, ...workflowCommands];
 
 /** Accepted anywhere, by every command. */
 const GLOBAL_OPTIONS = { json: 'flag', help: 'flag', h: 'flag' } as const;

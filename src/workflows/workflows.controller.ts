@@ -1,8 +1,18 @@
-import { Body, Controller, Get, Header, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Workflows, type WorkflowInstanceDetail, type WorkflowInstanceInfo } from '@mailroom/core';
 import { ApiErrors } from '../http/api-error';
 import { integerParam, paramsOf } from '../http/query-params';
+import {
+  AcceptedDto,
+  WORKFLOW_NOT_FOUND,
+  WorkflowDiagramDto,
+  WorkflowEventDto,
+  WorkflowInstanceDetailDto,
+  WorkflowInstanceDto,
+  WorkflowInstancePageDto,
+  WorkflowListDto,
+} from './workflow.dto';
 
 /**
  * Workflows that apps on this database registered, served from their rows: the broker has
@@ -18,6 +28,7 @@ export class WorkflowsController {
   constructor(private readonly workflows: Workflows) {}
 
   @Get()
+  @ApiOkResponse({ type: WorkflowListDto })
   @ApiOperation({ summary: 'The workflows registered in the database, with their machine versions (newest last)' })
   async definitions() {
     const definitions = await this.workflows.admin.definitions();
@@ -31,8 +42,9 @@ export class WorkflowsController {
   }
 
   @Get(':name/instances')
+  @ApiOkResponse({ type: WorkflowInstancePageDto })
   @ApiOperation({ summary: 'A page of instances, filtered by status, state (dotted path) and tag, in id order' })
-  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
+  @ApiErrors(HttpStatus.BAD_REQUEST, WORKFLOW_NOT_FOUND)
   async list(
     @Param('name') name: string,
     @Query() query: Record<string, unknown>,
@@ -43,8 +55,9 @@ export class WorkflowsController {
   }
 
   @Get(':name/instances/:key')
+  @ApiOkResponse({ type: WorkflowInstanceDetailDto })
   @ApiOperation({ summary: 'One instance: snapshot, pending timers and activities, the last transitions' })
-  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
+  @ApiErrors(HttpStatus.BAD_REQUEST, WORKFLOW_NOT_FOUND)
   get(
     @Param('name') name: string,
     @Param('key') key: string,
@@ -55,37 +68,41 @@ export class WorkflowsController {
   }
 
   @Get(':name/instances/:key/diagram')
-  @Header('content-type', 'text/plain; charset=utf-8')
+  @ApiOkResponse({ type: WorkflowDiagramDto })
   @ApiOperation({ summary: "Mermaid stateDiagram text of the instance's machine, its active states in class `active`" })
-  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
-  diagram(@Param('name') name: string, @Param('key') key: string): Promise<string> {
-    return this.workflows.admin.diagram(name, key);
+  @ApiErrors(HttpStatus.BAD_REQUEST, WORKFLOW_NOT_FOUND)
+  async diagram(@Param('name') name: string, @Param('key') key: string): Promise<WorkflowDiagramDto> {
+    return { format: 'mermaid', diagram: await this.workflows.admin.diagram(name, key) };
   }
 
   @Post(':name/instances/:key/events')
   @HttpCode(HttpStatus.ACCEPTED)
+  @ApiBody({ type: WorkflowEventDto })
+  @ApiAcceptedResponse({ type: AcceptedDto })
   @ApiOperation({
     summary: 'Sends an event (`{ "type": "...", ... }`) to the instance; the app applies it from the workflow queue',
   })
-  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
+  @ApiErrors(HttpStatus.BAD_REQUEST, WORKFLOW_NOT_FOUND)
   sendEvent(@Param('name') name: string, @Param('key') key: string, @Body() event: unknown): Promise<{ id: string }> {
     return this.workflows.admin.sendEvent(name, key, event);
   }
 
   @Post(':name/instances/:key/cancel')
   @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({ type: WorkflowInstanceDto })
   @ApiOperation({ summary: 'Cancels the instance: its timers and activities are forgotten, later events ignored' })
-  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT)
+  @ApiErrors(HttpStatus.BAD_REQUEST, WORKFLOW_NOT_FOUND, HttpStatus.CONFLICT)
   cancel(@Param('name') name: string, @Param('key') key: string): Promise<WorkflowInstanceInfo> {
     return this.workflows.admin.cancel(name, key);
   }
 
   @Post(':name/instances/:key/retry')
   @HttpCode(HttpStatus.ACCEPTED)
+  @ApiAcceptedResponse({ type: AcceptedDto })
   @ApiOperation({
     summary: 'Asks the app to run a failed instance again (it stays failed if its state still does not resolve)',
   })
-  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT)
+  @ApiErrors(HttpStatus.BAD_REQUEST, WORKFLOW_NOT_FOUND, HttpStatus.CONFLICT)
   retry(@Param('name') name: string, @Param('key') key: string): Promise<{ id: string }> {
     return this.workflows.admin.retry(name, key);
   }

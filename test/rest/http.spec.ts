@@ -125,6 +125,13 @@ describe('OpenAPI and health', () => {
         'POST /v1/topics/{topic}/subscriptions/{name}/resume',
         'DELETE /v1/topics/{topic}/subscriptions/{name}',
         'POST /v1/producers/{id}/init',
+        'GET /v1/workflows',
+        'GET /v1/workflows/{name}/instances',
+        'GET /v1/workflows/{name}/instances/{key}',
+        'GET /v1/workflows/{name}/instances/{key}/diagram',
+        'POST /v1/workflows/{name}/instances/{key}/events',
+        'POST /v1/workflows/{name}/instances/{key}/cancel',
+        'POST /v1/workflows/{name}/instances/{key}/retry',
       ].sort(),
     );
     const receive = body.paths['/v1/queues/{name}/receive'].post;
@@ -140,8 +147,8 @@ describe('OpenAPI and health', () => {
 
   it('documents the request body, the success response and the errors of every endpoint', async () => {
     const { body } = await broker.call('GET', '/docs-json');
-    // Endpoints that take no body: the queue and subscription actions, and creating a topic.
-    const bodiless = /\{name\}\/(pause|resume|purge)$|^\/v1\/topics\/\{topic\}$/;
+    // Endpoints that take no body: the queue, subscription and workflow instance actions, and creating a topic.
+    const bodiless = /\{name\}\/(pause|resume|purge)$|\{key\}\/(cancel|retry)$|^\/v1\/topics\/\{topic\}$/;
     for (const [path, methods] of Object.entries(body.paths as Record<string, Record<string, any>>)) {
       for (const [method, operation] of Object.entries(methods)) {
         const label = `${method.toUpperCase()} ${path}`;

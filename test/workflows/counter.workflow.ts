@@ -6,7 +6,7 @@ import { Workflow, WorkflowAction, type WorkflowActionArgs, type WorkflowEffects
 export const counterMachine = setup({
   types: {
     context: {} as { n: number },
-    events: {} as { type: 'INC' } | { type: 'STOP' } | { type: 'BOOM' },
+    events: {} as { type: 'INC' } | { type: 'BUMP' } | { type: 'STOP' } | { type: 'BOOM' },
   },
   actions: { notify: () => undefined, explode: () => undefined },
 }).createMachine({
@@ -19,6 +19,7 @@ export const counterMachine = setup({
       tags: ['open'],
       on: {
         INC: { actions: [assign({ n: ({ context }) => context.n + 1 }), 'notify'] },
+        BUMP: { actions: [assign({ n: ({ context }) => context.n + 10 }), 'notify'] },
         BOOM: { actions: 'explode' },
         STOP: 'stopped',
       },
@@ -28,7 +29,10 @@ export const counterMachine = setup({
 });
 
 @Workflow(counterMachine, {
-  correlate: { INC: { from: 'counter-inc', key: (m: { id: string }) => m.id } },
+  correlate: {
+    INC: { from: 'counter-inc', key: (m: { id: string }) => m.id },
+    BUMP: { topic: 'counter-events', routingKey: 'counter.bump', key: (m: { id: string }) => m.id },
+  },
   notFoundAttempts: 3,
   concurrency: 10,
 })

@@ -168,6 +168,15 @@ describe('workflow transitions', () => {
     expect((await workflows.get(CounterWorkflow, key)).snapshot).toMatchObject({ context: { n: 1 } });
   });
 
+  it('takes events from a topic through its own subscription, filtered by routing key', async () => {
+    const key = randomUUID();
+    await workflows.start(CounterWorkflow, key);
+    await client.publish('counter-events', { id: key }, { routingKey: 'counter.other' });
+    await client.publish('counter-events', { id: key }, { routingKey: 'counter.bump' });
+    await until(async () => (await history(key, 'applied')) === 1);
+    expect((await workflows.get(CounterWorkflow, key)).snapshot).toMatchObject({ context: { n: 10 } });
+  });
+
   it('dead-letters a message for a key that never starts with workflow_not_found, after bounded retries', async () => {
     const key = randomUUID();
     await client.send('counter-inc', { id: key });

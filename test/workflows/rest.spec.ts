@@ -3,6 +3,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
 import { Workflow, Workflows } from '@mailroom/core';
+import { mailroom } from '../cli/cli';
 import { startBroker, type TestBroker } from '../rest/broker';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';
@@ -97,9 +98,10 @@ describe('workflows over REST', () => {
   });
 
   it('draws the machine as Mermaid text with the active states highlighted', async () => {
-    const response = await fetch(`${broker.url}${path(shipping, '/diagram')}`);
-    const text = await response.text();
-    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const { status, body } = await broker.call('GET', path(shipping, '/diagram'));
+    expect(status).toBe(200);
+    expect(body.format).toBe('mermaid');
+    const text: string = body.diagram;
     expect(text).toMatch(/^stateDiagram-v2\n/);
     expect(text).toContain('shipment_packing --> shipment_shipping: PACKED');
     expect(text).toContain('class shipment_shipping,shipment_shipping_moving active');
@@ -114,5 +116,17 @@ describe('workflows over REST', () => {
       outcome: 'ignored',
       state: 'packing',
     });
+  });
+});
+
+describe('workflows from the command line', () => {
+  it('lists workflows and instances and shows one', async () => {
+    const run = (...args: string[]) => mailroom(broker.url, ...args);
+    expect((await run('workflows', 'ls')).stdout).toMatch(/^shipment\s+1$/m);
+    const listed = await run('workflows', 'instances', 'shipment', '--state', 'shipping');
+    expect(listed.stdout).toMatch(new RegExp(`^${shipping}\\s+running\\s+\\{"shipping":"moving"\\}\\s+1\\s`, 'm'));
+    const shown = await run('workflows', 'show', 'shipment', shipping, '--json');
+    expect(shown.json).toEqual((await broker.call('GET', path(shipping))).body);
+    expect((await run('workflows', 'show', 'shipment', 'missing')).code).toBe(2);
   });
 });

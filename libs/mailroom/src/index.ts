@@ -96,11 +96,7 @@ export type {
 export type { WorkflowStatus } from './workflow/workflow.entity';
 export type { PersistedActor } from './actor/actor.entity';
 export { mermaid } from './workflow/workflow.diagram';
-export {
-  WorkflowConfigurationError,
-  WorkflowInstanceNotFoundError,
-  WorkflowNotFoundError,
-} from './workflow/workflow.errors';
+export { WorkflowInstanceNotFoundError, WorkflowNotFoundError } from './workflow/workflow.errors';
 
 // Testing: drive workflows in tests, firing due timers without waiting.
 export { WorkflowTestKit } from './testing/workflow-test-kit';

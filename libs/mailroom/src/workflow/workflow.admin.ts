@@ -50,8 +50,8 @@ export interface WorkflowTransition {
 export interface WorkflowInstanceDetail extends WorkflowInstanceInfo {
   /** XState's persisted snapshot (context, output, history values, children). */
   snapshot: unknown;
-  /** Timers armed and activities running, each with the message that answers it. */
-  waits: { id: string; kind: 'timer' | 'activity'; dueAt: Date | null }[];
+  /** Timers armed, activities and child workflows running. */
+  waits: { id: string; kind: 'timer' | 'activity' | 'child'; dueAt: Date | null }[];
   /** Newest first. */
   history: WorkflowTransition[];
 }
@@ -129,7 +129,7 @@ export class WorkflowAdmin {
     assertInteger(historyLimit, 'history', 0, 1000);
     const row = await this.row(name, key);
     const manager = this.client.dataSource.manager;
-    const waits = await query<{ wait_id: string; kind: 'timer' | 'activity'; due_at: Date | null }>(
+    const waits = await query<{ wait_id: string; kind: 'timer' | 'activity' | 'child'; due_at: Date | null }>(
       manager,
       WAITS_SQL,
       [row.id],

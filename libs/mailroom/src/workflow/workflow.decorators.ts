@@ -6,10 +6,15 @@ export const WORKFLOW = Symbol('mailroom:workflow');
 export const WORKFLOW_ACTION = Symbol('mailroom:workflow-action');
 export const WORKFLOW_ACTIVITY = Symbol('mailroom:workflow-activity');
 
-/** Which messages of a queue drive the workflow, and the instance each one is for. */
+/**
+ * Which messages drive the workflow, and the instance each one is for: those of a queue
+ * (`from`), or of a topic (`topic`, through a subscription named `workflow.<name>`,
+ * optionally filtered by `routingKey`).
+ */
 export interface Correlation<TBody = any> {
-  /** The queue the messages arrive on. */
-  from: string;
+  from?: string;
+  topic?: string;
+  routingKey?: string;
   /** The instance's correlation key, from the message body. */
   key: (body: TBody) => string;
   /** A message for a key without an instance starts one, with the body as input. */
@@ -30,6 +35,12 @@ export interface WorkflowOptions {
   notFoundAttempts?: number;
   /** Events applied at once, for different keys (default 4); one key's events go one at a time. */
   concurrency?: number;
+  /**
+   * Invoke sources that are other workflows, by source name: `{ payment: 'payment' }`.
+   * The child starts with the invoke's input under the key `<parent>/<key>/<invoke id>`;
+   * its final output (or failure) comes back as the invoke's done (or error) event.
+   */
+  children?: Record<string, string>;
   /** Deliveries an activity gets before its failure becomes the invoke's error event (default 3). */
   activityAttempts?: number;
 }

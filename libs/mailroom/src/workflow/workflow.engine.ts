@@ -6,7 +6,7 @@ import type { PersistedActor } from '../actor/actor.entity';
 import type { MailroomClient } from '../client/mailroom.client';
 import { query } from '../database/transaction';
 import type { WorkflowDefinition } from './workflow.definition';
-import { WorkflowInstanceEntity } from './workflow.entity';
+import { WorkflowInstanceEntity, type ParentRef } from './workflow.entity';
 import { WorkflowInstanceNotFoundError } from './workflow.errors';
 import { statusOf, workflowKind, type WorkflowEnvelope } from './workflow.kind';
 import {
@@ -43,7 +43,14 @@ export class WorkflowEngine {
   ) {}
 
   /** Creates the instance unless it exists; `created` is false when another start won. */
-  async start(definition: WorkflowDefinition, key: string, input: unknown, tx: EntityManager, messageId?: string) {
+  async start(
+    definition: WorkflowDefinition,
+    key: string,
+    input: unknown,
+    tx: EntityManager,
+    messageId?: string,
+    parent: ParentRef | null = null,
+  ) {
     const kind = this.kindOf(definition);
     const [snapshot, actions] = initialTransition(definition.machine, input as never) as [
       AnyMachineSnapshot,
@@ -63,6 +70,7 @@ export class WorkflowEngine {
         JSON.stringify(snapshot.value),
         projected.tags,
         JSON.stringify(stored),
+        parent === null ? null : JSON.stringify(parent),
       ],
     );
     if (!inserted) return { instance: await this.find(definition, key, tx), created: false };
@@ -76,11 +84,13 @@ export class WorkflowEngine {
       snapshot: stored,
       version: inserted.version,
       failure: null,
+      parent,
       createdAt: inserted.created_at,
       updatedAt: inserted.updated_at,
     });
     await runEffects(kind, tx, row, actions);
     await history(tx, row, 'started', { type: 'xstate.init', input }, messageId);
+    await this.answerParent(tx, row);
     return { instance: row, created: true };
   }
 
@@ -106,7 +116,26 @@ export class WorkflowEngine {
     const kind = this.kindOf(definition);
     if (!this.actors.accepts(kind, row, current, event)) return ignore(`not accepted in ${row.state}`);
     await this.actors.transitionLocked(kind, tx, row, current, event);
+    await this.answerParent(tx, row);
     return this.record(tx, row, 'applied', event, messageId);
+  }
+
+  /**
+   * A child workflow that ended answers its parent with the invoke's done or error event,
+   * in the transaction that ended it; the parent's wait row makes a late answer stale.
+   */
+  private async answerParent(tx: EntityManager, row: Row): Promise<void> {
+    const parent = row.parent;
+    if (!parent || (row.status !== 'done' && row.status !== 'failed')) return;
+    const event =
+      row.status === 'done'
+        ? { type: `xstate.done.actor.${parent.invocation}`, output: row.snapshot.output }
+        : {
+            type: `xstate.error.actor.${parent.invocation}`,
+            error: { message: row.failure ?? String(row.snapshot.error) },
+          };
+    const answer: WorkflowEnvelope = { key: parent.key, kind: 'result', event, wait: parent.wait };
+    await this.client.send(`workflow.${parent.workflow}`, answer, { manager: tx });
   }
 
   /**
@@ -125,6 +154,7 @@ export class WorkflowEngine {
       await query(tx, FAIL_INSTANCE_SQL, [row.id, reason]);
       Object.assign(row, { status: 'failed', failure: reason });
       await history(tx, row, 'failed', event, messageId, reason);
+      await this.answerParent(tx, row);
       return null;
     };
     let machine = definition.machines.get(row.machineVersion);

@@ -1,6 +1,14 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { ActorRow } from '../actor/actor.entity';
 
+/** The parent instance's queue, key and the wait its answer must match. */
+export interface ParentRef {
+  workflow: string;
+  key: string;
+  invocation: string;
+  wait: string;
+}
+
 export type WorkflowStatus = 'running' | 'done' | 'failed' | 'cancelled';
 
 /** A workflow instance: one per (workflow, key), pinned to the machine version it started with. */
@@ -29,6 +37,10 @@ export class WorkflowInstanceEntity extends ActorRow {
 
   @Column({ type: 'text', nullable: true })
   failure: string | null;
+
+  /** Set on a child workflow: where its done or error event goes. */
+  @Column({ type: 'jsonb', nullable: true })
+  parent: ParentRef | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

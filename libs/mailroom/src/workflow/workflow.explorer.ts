@@ -47,17 +47,12 @@ export class WorkflowExplorer {
       { ordering: 'grouped' },
       (body, ctx) => handlers.onEnvelope(body as never, ctx),
     );
-    const byQueue = new Map<string, [string, Correlation][]>();
-    for (const [type, correlation] of Object.entries(definition.options.correlate ?? {})) {
-      byQueue.set(correlation.from, [...(byQueue.get(correlation.from) ?? []), [type, correlation]]);
-    }
-    for (const [queue, entries] of byQueue) {
+    for (const [source, entries] of sources(definition)) {
+      const queue = source.startsWith('topic:') ? await this.subscribe(definition, entries) : source;
       // One at a time: a correlated queue is not grouped by key, so this keeps arrival order.
-      await this.consume(
-        queue,
-        { consumer: `${definition.queue}.${queue}`, mode: 'exactly-once' },
-        undefined,
-        (body, ctx) => handlers.onCorrelated(entries, body, ctx),
+      const consumer = `${definition.queue}.${source.replace(':', '.')}`;
+      await this.consume(queue, { consumer, mode: 'exactly-once' }, undefined, (body, ctx) =>
+        handlers.onCorrelated(entries, body, ctx),
       );
     }
     if (definition.activities.size > 0) {
@@ -68,6 +63,16 @@ export class WorkflowExplorer {
         (body, ctx) => handlers.onActivity(body as never, ctx),
       );
     }
+  }
+
+  /** The workflow's subscription of a correlated topic; its queue is what to consume. */
+  private async subscribe(definition: WorkflowDefinition, entries: [string, Correlation][]): Promise<string> {
+    const [, correlation] = entries[0];
+    await this.client.createTopic(correlation.topic!);
+    const { subscription } = await this.client.subscribe(correlation.topic!, definition.queue, {
+      routingKey: correlation.routingKey,
+    });
+    return subscription.queue;
   }
 
   private async consume(
@@ -85,4 +90,19 @@ export class WorkflowExplorer {
     this.consumers.push(consumer);
     consumer.start(info.options.leaseMs);
   }
+}
+
+/** Correlations by source (`<queue>` or `topic:<topic>`); each names exactly one. */
+function sources(definition: WorkflowDefinition): Map<string, [string, Correlation][]> {
+  const bySource = new Map<string, [string, Correlation][]>();
+  for (const [type, correlation] of Object.entries(definition.options.correlate ?? {})) {
+    if ((correlation.from === undefined) === (correlation.topic === undefined)) {
+      throw new Error(
+        `@Workflow ${definition.name}: correlation ${type} needs exactly one of \`from\` (a queue) or \`topic\`.`,
+      );
+    }
+    const source = correlation.from ?? `topic:${correlation.topic}`;
+    bySource.set(source, [...(bySource.get(source) ?? []), [type, correlation]]);
+  }
+  return bySource;
 }

@@ -24,9 +24,9 @@ export class WorkflowHandlers {
   /** Start requests, events from REST, timers firing, activity results. */
   async onEnvelope(envelope: WorkflowEnvelope, ctx: MessageContext): Promise<void> {
     await this.settleMissing(ctx, async () => {
-      if (envelope.kind === 'start')
-        await this.engine.start(this.definition, envelope.key, envelope.input, ctx.manager!, ctx.id);
-      else await this.engine.deliver(this.definition, envelope, ctx.manager!, ctx.id);
+      const tx = ctx.manager!;
+      if (envelope.kind !== 'start') await this.engine.deliver(this.definition, envelope, tx, ctx.id);
+      else await this.engine.start(this.definition, envelope.key, envelope.input, tx, ctx.id, envelope.parent);
     });
   }
 

@@ -6,7 +6,7 @@ import type { MailroomClient } from '../client/mailroom.client';
 import { query } from '../database/transaction';
 import { EffectRecorder } from './workflow.effects';
 import type { WorkflowDefinition } from './workflow.definition';
-import { WorkflowInstanceEntity, type WorkflowStatus } from './workflow.entity';
+import { WorkflowInstanceEntity, type ParentRef, type WorkflowStatus } from './workflow.entity';
 import { ARM_WAIT_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
 import { WorkflowConfigurationError } from './workflow.errors';
 
@@ -19,6 +19,8 @@ export interface WorkflowEnvelope {
   event?: { type: string; [field: string]: unknown };
   input?: unknown;
   wait?: string;
+  /** A start of a child workflow: the parent it answers. */
+  parent?: ParentRef;
 }
 
 /** A job on a workflow's activity queue: one invocation of `src`. */
@@ -56,6 +58,15 @@ export function workflowKind(client: MailroomClient, definition: WorkflowDefinit
     },
     'xstate.spawnChild': async (tx, row, params) => {
       const { id, src, input } = params as { id: string; src: unknown; input: unknown };
+      const child = typeof src === 'string' ? definition.options.children?.[src] : undefined;
+      if (child !== undefined) {
+        const wait = randomUUID();
+        await query(tx, ARM_WAIT_SQL, [row.id, id, 'child', wait, null]);
+        const parent: ParentRef = { workflow: definition.name, key: row.key, invocation: id, wait };
+        const start: WorkflowEnvelope = { key: `${definition.name}/${row.key}/${id}`, kind: 'start', input, parent };
+        await client.send(`workflow.${child}`, start, { id: wait, groupKey: start.key, manager: tx });
+        return;
+      }
       if (typeof src !== 'string' || !definition.activities.has(src)) {
         throw new WorkflowConfigurationError(
           `Workflow "${definition.name}" invokes "${String(src)}", which no @WorkflowActivity('${String(src)}') method of its provider implements.`,

@@ -4,8 +4,8 @@
  * nothing, so a key has one instance however many starts race.
  */
 export const INSERT_INSTANCE_SQL = `
-INSERT INTO mailroom_workflow_instance (workflow, key, machine_version, status, state, state_value, tags, snapshot)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO mailroom_workflow_instance (workflow, key, machine_version, status, state, state_value, tags, snapshot, parent)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (workflow, key) DO NOTHING
 RETURNING id, version, created_at, updated_at`;
 
