@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { ActorRow } from '../actor/actor.entity';
 
 /** The parent instance's queue, key and the wait its answer must match. */
@@ -12,7 +12,12 @@ export interface ParentRef {
 export type WorkflowStatus = 'running' | 'done' | 'failed' | 'cancelled';
 
 /** A workflow instance: one per (workflow, key), pinned to the machine version it started with. */
-@Entity('mailroom_workflow_instance')
+@Entity('mailroom_workflow_instance', {
+  comment:
+    "Workflow actors (workflow.engine.ts): snapshot is XState's persisted form; status, state_value, tags are its projections for listing; parent names the instance a child workflow answers.",
+})
+@Index('mailroom_workflow_instance_key', ['workflow', 'key'], { unique: true })
+@Index('mailroom_workflow_instance_list', ['workflow', 'status', 'id'])
 export class WorkflowInstanceEntity extends ActorRow {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   declare id: string;
@@ -32,7 +37,7 @@ export class WorkflowInstanceEntity extends ActorRow {
   @Column({ name: 'state_value', type: 'jsonb' })
   stateValue: unknown;
 
-  @Column({ type: 'text', array: true })
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
   tags: string[];
 
   @Column({ type: 'text', nullable: true })
