@@ -61,6 +61,8 @@ describe('Postgres frozen (SIGSTOP)', () => {
     } finally {
       for (const pid of frozen) process.kill(pid, 'SIGCONT');
     }
-    await until(async () => (await broker.call('POST', '/v1/queues/frozen/messages', { body: 'after' })).status === 201);
+    await until(
+      async () => (await broker.call('POST', '/v1/queues/frozen/messages', { body: 'after' })).status === 201,
+    );
   }, 60_000);
 });

@@ -41,12 +41,11 @@ export class GroupCommit<T, R> {
     while (lane.inFlight < this.maxInFlight && lane.pending.length > 0) {
       const batch = this.take(lane);
       lane.inFlight += 1;
-      this.writeBatch(key, batch)
-        .finally(() => {
-          lane.inFlight -= 1;
-          if (lane.inFlight === 0 && lane.pending.length === 0) this.lanes.delete(key);
-          else this.drain(key, lane);
-        });
+      this.writeBatch(key, batch).finally(() => {
+        lane.inFlight -= 1;
+        if (lane.inFlight === 0 && lane.pending.length === 0) this.lanes.delete(key);
+        else this.drain(key, lane);
+      });
     }
   }
 
