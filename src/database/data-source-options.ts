@@ -5,7 +5,8 @@ import { mailroomEntities, mailroomMigrations } from '@mailroom/core';
  * Bounds on the broker's database work, so a request answers (503) rather than hangs
  * when PostgreSQL is stuck: no statement runs longer than `statementMs`, none waits
  * longer than `lockMs` for a lock, and none waits longer than `connectMs` for a pooled
- * connection (or to open one). 0 disables a bound. These are the broker's choice for its
+ * connection (or to open one); a server that does not answer at all is given up on 2 s
+ * after `statementMs` (pg's query_timeout). 0 disables a bound. These are the broker's choice for its
  * own pool: the library never sets them on an application's DataSource.
  */
 export interface DatabaseTimeouts {
@@ -16,6 +17,8 @@ export interface DatabaseTimeouts {
   /** MAILROOM_CONNECT_TIMEOUT_MS (pg's connectionTimeoutMillis). */
   connectMs: number;
 }
+
+const QUERY_TIMEOUT_MARGIN_MS = 2_000;
 
 /** A request waits at most connectMs + statementMs per statement (~15 s) before its 503. */
 export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { statementMs: 10_000, lockMs: 5_000, connectMs: 5_000 };
@@ -37,7 +40,13 @@ export function dataSourceOptions(url: string, migrationsRun: boolean, timeouts?
     applicationName: 'mailroom-broker',
     ...(timeouts && {
       connectTimeoutMS: timeouts.connectMs,
-      extra: { statement_timeout: timeouts.statementMs, lock_timeout: timeouts.lockMs },
+      extra: {
+        statement_timeout: timeouts.statementMs,
+        lock_timeout: timeouts.lockMs,
+        // The server enforces statement_timeout, so a server that does not run at all (frozen,
+        // or unreachable without a reset) never sends it: the client gives up a little later.
+        query_timeout: timeouts.statementMs > 0 ? timeouts.statementMs + QUERY_TIMEOUT_MARGIN_MS : 0,
+      },
     }),
   };
 }

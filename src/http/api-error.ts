@@ -25,12 +25,17 @@ export class ErrorDto {
 }
 
 const MEANING: Partial<Record<HttpStatus, string>> = {
-  [HttpStatus.BAD_REQUEST]: 'invalid_request: malformed JSON or an invalid field or queue name; nothing changed',
+  [HttpStatus.BAD_REQUEST]:
+    'invalid_request: malformed JSON, an invalid field or queue name, text PostgreSQL cannot store (NUL, an ' +
+    'unpaired surrogate) or a body nested too deep; `field` names it; nothing changed',
   [HttpStatus.NOT_FOUND]: 'queue_not_found: no such queue',
   [HttpStatus.CONFLICT]: 'lease_lost (a stale receipt) or invalid_transition; nothing changed',
   [HttpStatus.GONE]: 'queue_deleted: the queue is being deleted',
-  [HttpStatus.PAYLOAD_TOO_LARGE]: 'message_too_large: a message over maxMessageBytes, or a body over the request limit',
-  [HttpStatus.SERVICE_UNAVAILABLE]: 'unavailable: the database is unreachable; retry later',
+  [HttpStatus.PAYLOAD_TOO_LARGE]:
+    'message_too_large: a message over maxMessageBytes, or a body over the request limit (refused before it is read)',
+  [HttpStatus.SERVICE_UNAVAILABLE]:
+    'unavailable: the database is unreachable, or a statement, lock or pooled connection took longer than the ' +
+    "broker's timeouts; retry later",
 };
 
 /** A status with the codes it carries on this endpoint, where the default meaning above would mislead. */

@@ -74,11 +74,12 @@ const UNAVAILABLE_CODE =
 
 /**
  * `pg` and `pg-pool` raise these as plain Errors without a code: a connection that died
- * mid-query, one that timed out connecting, and no pooled connection free within
- * connectionTimeoutMillis. Their messages are all there is to go by.
+ * mid-query, one that timed out connecting, no pooled connection free within
+ * connectionTimeoutMillis, and no answer within query_timeout. Their messages are all
+ * there is to go by.
  */
 const UNAVAILABLE_MESSAGE =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed)/;
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Query read timeout)/;
 
 function isConnectionFailure(error: unknown): boolean {
   const { code, driverError, message } = (error ?? {}) as {

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { MAX_BODY_DEPTH, MAX_DURATION_MS } from '@mailroom/core';
 import { MAX_BATCH } from '../http/message-fields';
 import { ProducerStampDto } from '../producers/producer.dto';
 
@@ -6,7 +7,9 @@ import { ProducerStampDto } from '../producers/producer.dto';
 
 /** OpenAPI 3.0 for "any JSON value"; the declared oneOf keeps Swagger from inferring `object`. */
 export const ANY_JSON = {
-  description: 'Any JSON value',
+  description:
+    `Any JSON value nested at most ${MAX_BODY_DEPTH} levels deep; no string or key may hold NUL (\\u0000) ` +
+    'or an unpaired surrogate (PostgreSQL cannot store them)',
   example: { orderId: 42 },
   nullable: true,
   oneOf: [
@@ -27,7 +30,7 @@ export class OutgoingMessageDto {
   @ApiProperty(ANY_JSON)
   body: unknown;
 
-  @ApiPropertyOptional({ ...HEADERS, description: 'String map, kept with the message' })
+  @ApiPropertyOptional({ ...HEADERS, description: 'String map, kept with the message; no NUL or unpaired surrogate' })
   headers?: Record<string, string>;
 
   @ApiPropertyOptional({
@@ -48,11 +51,12 @@ export class OutgoingMessageDto {
     type: 'integer',
     description: "Time-to-live: not delivered after this long (ms); default: the queue's messageTtlMs",
     minimum: 1,
+    maximum: MAX_DURATION_MS,
   })
   ttlMs?: number;
 
   @ApiPropertyOptional({
-    description: 'grouped ordering: one message of a group in flight at a time',
+    description: 'grouped ordering: one message of a group in flight at a time; no NUL or unpaired surrogate',
     minLength: 1,
     maxLength: 256,
   })

@@ -1,5 +1,5 @@
 import { ApiParam, ApiProperty, PartialType } from '@nestjs/swagger';
-import { queueDefaults, type QueueOrdering } from '@mailroom/core';
+import { MAX_DURATION_MS, queueDefaults, type QueueOrdering } from '@mailroom/core';
 
 /** Documentation of the queue resources; the library validates what is sent. */
 
@@ -91,6 +91,7 @@ export class QueueOptionsDto {
     type: 'integer',
     description: 'Unconsumed messages older than this are dropped (ms); null keeps them',
     minimum: 1000,
+    maximum: MAX_DURATION_MS,
     nullable: true,
     default: DEFAULTS.retentionMs,
   })
@@ -116,6 +117,7 @@ export class QueueOptionsDto {
     type: 'integer',
     description: 'Default time-to-live of a message (ms); null: messages never expire',
     minimum: 1,
+    maximum: MAX_DURATION_MS,
     nullable: true,
     default: DEFAULTS.messageTtlMs,
   })

@@ -87,7 +87,10 @@ export class QueuesController {
   @Delete(':name')
   @ApiQueueName()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Delete a queue and its messages' })
+  @ApiOperation({
+    summary: 'Delete a queue and its messages',
+    description: 'Deleting a queue whose deletion was interrupted (a crash mid-way) finishes it.',
+  })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
   async delete(@Param('name') name: string): Promise<void> {

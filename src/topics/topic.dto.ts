@@ -68,12 +68,17 @@ export class PutSubscriptionDto {
   @ApiPropertyOptional(ROUTING_PATTERN)
   routingKey?: string | null;
 
-  @ApiPropertyOptional({ ...HEADERS, description: 'Deliver only messages whose headers have these values' })
+  @ApiPropertyOptional({
+    ...HEADERS,
+    description: 'Deliver only messages whose headers have these values (no NUL or unpaired surrogate)',
+  })
   headers?: Record<string, string>;
 
   @ApiPropertyOptional({
     type: PutQueueDto,
-    description: 'Options of its own queue, created or updated with it (not with `queue`)',
+    description:
+      'Options of its own queue "<topic>.<name>", applied on creation and on update (400 with `queue`, or for a ' +
+      'subscription feeding a queue it did not create)',
   })
   queueOptions?: PutQueueDto;
 }

@@ -39,7 +39,9 @@ const messageCount = async (queue: string) => {
 describe('one bad request among many', () => {
   it('refuses a NUL body with 400 and stores all 40 concurrent honest sends beside it', async () => {
     const queue = await queueWith();
-    const honest = Array.from({ length: 40 }, (_, i) => broker.call('POST', `/v1/queues/${queue}/messages`, { body: i }));
+    const honest = Array.from({ length: 40 }, (_, i) =>
+      broker.call('POST', `/v1/queues/${queue}/messages`, { body: i }),
+    );
     const bad = broker.call('POST', `/v1/queues/${queue}/messages`, { body: { text: NUL } });
     const more = Array.from({ length: 40 }, (_, i) =>
       broker.call('POST', `/v1/queues/${queue}/messages`, { body: 40 + i }),

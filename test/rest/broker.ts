@@ -19,9 +19,12 @@ export interface TestBroker {
 
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 
-/** The real broker app on its own database, listening on an ephemeral port; `options` override the test settings. */
-export async function startBroker(options: Partial<BrokerAppOptions> = {}): Promise<TestBroker> {
-  const db = await createTestDatabase();
+/**
+ * The real broker app on its own database (on `serverUrl`, default the tests' server),
+ * listening on an ephemeral port; `options` override the test settings.
+ */
+export async function startBroker(options: Partial<BrokerAppOptions> = {}, serverUrl?: string): Promise<TestBroker> {
+  const db = await createTestDatabase(serverUrl);
   let app: INestApplication | undefined;
   try {
     app = await createBrokerApp({

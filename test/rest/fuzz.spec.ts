@@ -20,7 +20,9 @@ beforeAll(async () => {
     mailroom: { reaperIntervalMs: 600_000, janitorIntervalMs: 3_600_000, pollIntervalMs: 200 },
   });
   await broker.call('PUT', '/v1/queues/fz', {});
-  await broker.call('POST', '/v1/queues/fz/messages', { messages: Array.from({ length: 50 }, (_, i) => ({ body: i })) });
+  await broker.call('POST', '/v1/queues/fz/messages', {
+    messages: Array.from({ length: 50 }, (_, i) => ({ body: i })),
+  });
   await broker.call('PUT', '/v1/topics/ft');
   await broker.call('PUT', '/v1/topics/ft/subscriptions/s', {});
 });

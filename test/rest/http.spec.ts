@@ -66,6 +66,19 @@ describe('errors outside the controllers', () => {
     }
   });
 
+  it.each([
+    ['a connection that died mid-query', new Error('Connection terminated unexpectedly')],
+    ['a connection that timed out opening', new Error('Connection terminated due to connection timeout')],
+    ['no pooled connection in time', new Error('timeout exceeded when trying to connect')],
+    ['no answer within query_timeout', new Error('Query read timeout')],
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
+    ['statement_timeout', Object.assign(new Error('canceling statement'), { driverError: { code: '57014' } })],
+    ['lock_timeout', Object.assign(new Error('could not obtain lock'), { code: '55P03' })],
+    ['too many connections', Object.assign(new Error('sorry, too many clients'), { code: '53300' })],
+  ])('answers %s with 503 unavailable, not 500', (_case, error) => {
+    expect(toHttpError(error)).toMatchObject({ status: 503, body: { code: 'unavailable' } });
+  });
+
   it('answers a failed health check with 503 unavailable naming the check', () => {
     const terminusBody = { status: 'error', info: {}, error: { database: { status: 'down' } }, details: {} };
     expect(toHttpError(new ServiceUnavailableException(terminusBody))).toEqual({

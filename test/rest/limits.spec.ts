@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, uniqueName, type Reply, type TestBroker } from './broker';
 
@@ -80,11 +81,11 @@ describe('request body limit', () => {
     const { port } = new URL(broker.url);
     // Announce 100 MB and send none of it: the 413 can only come from the header.
     const reply = await new Promise<number>((resolve, reject) => {
-      const request = require('node:http').request(
+      const request = httpRequest(
         { port, method: 'POST', path: `/v1/queues/${queue}/messages`, headers: { 'content-length': 100_000_000 } },
-        (response: { statusCode: number; resume(): void }) => {
+        (response) => {
           response.resume();
-          resolve(response.statusCode);
+          resolve(response.statusCode!);
           request.destroy();
         },
       );

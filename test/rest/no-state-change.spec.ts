@@ -85,6 +85,21 @@ describe('subscribing', () => {
   });
 });
 
+describe('reconfiguring a queue', () => {
+  it('creates no DLQ for a change refused after the DLQ would have been made', async () => {
+    const queue = uniqueName();
+    await broker.call('PUT', `/v1/queues/${queue}`, { deadLetterQueue: null });
+    // The default DLQ is made on demand, then the ordering change is refused (fixed at creation).
+    const reply = await broker.call('PUT', `/v1/queues/${queue}`, {
+      deadLetterQueue: `${queue}.dlq`,
+      ordering: 'grouped',
+    });
+    expect(reply.status).toBe(409);
+    expect((await broker.call('GET', `/v1/queues/${queue}.dlq`)).status).toBe(404);
+    expect((await optionsOf(queue)).deadLetterQueue).toBeNull();
+  });
+});
+
 describe('a queue whose deletion a crash interrupted (state deleting)', () => {
   async function halfDeleted(): Promise<string> {
     const queue = uniqueName('del');

@@ -58,6 +58,8 @@ export type { ReceiveRequest } from './consumer/consumer.sessions';
 export type { Headers, OutgoingMessage, ReceivedMessage, SendResult } from './message/message';
 export type { TransactionOptions } from './database/transaction';
 export type { NackOptions } from './consumer/settlement';
+// What a message may hold: bodies nested at most MAX_BODY_DEPTH deep, durations up to MAX_DURATION_MS.
+export { MAX_BODY_DEPTH, MAX_DURATION_MS } from './errors/validate';
 
 // Operating: dead letters (client.deadLetters).
 export type { DeadLetter, DeadLetterFilter, DeadLetterReason, RedriveOptions } from './dead-letter/dead-letter.service';

@@ -60,11 +60,14 @@ function prepared(text: string, values: unknown[]): { name: string; text: string
 }
 
 /**
- * The server refused the statement (it answered with an SQLSTATE outside the connection
- * classes): it was rolled back and left nothing behind, so running it again, or running
- * its parts, cannot store anything twice. A lost connection says nothing of the kind.
+ * The server refused the statement for the data it carried: SQLSTATE class 22 "data
+ * exception" (a value jsonb or text cannot hold), 23 "integrity constraint violation" or
+ * 54 "program limit exceeded" (nesting too deep). The statement was rolled back and left
+ * nothing behind, and the same statement without the offending data may succeed. Not so
+ * for a lost connection (it may have committed), nor for a timeout, a lack of resources
+ * or a serialization failure, which are no one value's fault.
  */
-export function refusedByServer(error: unknown): boolean {
+export function refusedForItsData(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57P)/.test(code);
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
 }

@@ -7,11 +7,15 @@ describe('group commit', () => {
   it('sends a lone write at once and coalesces writes that wait behind it', async () => {
     const statements: number[][] = [];
     let release: () => void = () => undefined;
-    const group = new GroupCommit<number, string>(async (_key, items) => {
-      statements.push(items);
-      if (statements.length === 1) await new Promise<void>((r) => (release = r));
-      return items.map((n) => `ok ${n}`);
-    }, never, 1);
+    const group = new GroupCommit<number, string>(
+      async (_key, items) => {
+        statements.push(items);
+        if (statements.length === 1) await new Promise<void>((r) => (release = r));
+        return items.map((n) => `ok ${n}`);
+      },
+      never,
+      1,
+    );
     const first = group.submit('q', [0]);
     const rest = [1, 2, 3].map((n) => group.submit('q', [n]));
     expect(statements).toEqual([[0]]);
@@ -22,10 +26,14 @@ describe('group commit', () => {
   });
 
   it('fails every caller of a failed statement, and only those', async () => {
-    const group = new GroupCommit<number, number>(async (_key, items) => {
-      if (items.includes(13)) throw new Error('boom');
-      return items;
-    }, never, 1);
+    const group = new GroupCommit<number, number>(
+      async (_key, items) => {
+        if (items.includes(13)) throw new Error('boom');
+        return items;
+      },
+      never,
+      1,
+    );
     const results = await Promise.allSettled([group.submit('q', [1]), group.submit('q', [13]), group.submit('r', [2])]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });

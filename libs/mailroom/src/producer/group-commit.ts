@@ -41,22 +41,22 @@ export class GroupCommit<T, R> {
     while (lane.inFlight < this.maxInFlight && lane.pending.length > 0) {
       const batch = this.take(lane);
       lane.inFlight += 1;
-      this.writeBatch(key, batch)
-        .finally(() => {
-          lane.inFlight -= 1;
-          if (lane.inFlight === 0 && lane.pending.length === 0) this.lanes.delete(key);
-          else this.drain(key, lane);
-        });
+      this.writeBatch(key, batch).finally(() => {
+        lane.inFlight -= 1;
+        if (lane.inFlight === 0 && lane.pending.length === 0) this.lanes.delete(key);
+        else this.drain(key, lane);
+      });
     }
   }
 
   /**
    * Writes the batch as one statement. Members are checked before they join, but a
    * combined statement can still fail for one member's sake (a value only the database
-   * refuses): when `retryAlone` says the failure left nothing behind, each member is
-   * written on its own, so only the ones that fail alone fail. Any other failure (a lost
-   * connection: the statement may have committed) fails them all, as retrying could
-   * store their messages twice.
+   * refuses): when `retryAlone` says the failure left nothing behind and may be one
+   * member's fault, each member is written on its own, so only the ones that fail alone
+   * fail. Any other failure fails them all: after a lost connection the statement may
+   * have committed (writing again could store twice), and after a timeout writing again
+   * would only make every member wait twice.
    */
   private async writeBatch(key: string, batch: Entry<T, R>[]): Promise<void> {
     try {

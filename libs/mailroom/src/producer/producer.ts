@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { query, refusedByServer, type TransactionOptions } from '../database/transaction';
+import { query, refusedForItsData, type TransactionOptions } from '../database/transaction';
 import {
   InvalidRequestError,
   MessageTooLargeError,
@@ -36,7 +36,7 @@ export interface SendOptions extends TransactionOptions {
 export class Producer {
   private readonly groupCommit = new GroupCommit<EncodedMessage, SendResult>(
     (queue, encoded) => this.write(queue, encoded, undefined, null),
-    refusedByServer,
+    refusedForItsData,
   );
 
   constructor(

@@ -1,7 +1,7 @@
 import { Not, type DataSource, type EntityManager } from 'typeorm';
 import type { ActorStore } from '../actor/actor.store';
 import type { ActorAnnouncement } from '../database/channels';
-import { query } from '../database/transaction';
+import { inTransaction, query } from '../database/transaction';
 import {
   InvalidRequestError,
   InvalidTransitionError,
@@ -54,22 +54,32 @@ export class QueueService {
   /** Creates the queue, or reconfigures it; `created` says which. */
   async upsert(name: string, input: unknown, manager?: EntityManager): Promise<{ queue: QueueInfo; created: boolean }> {
     assertName(name);
-    const existing = await this.find(name, manager);
-    const options = resolveQueueOptions(name, input, existing ? optionsOf(existing) : undefined);
-    const deadLetterQueueId = await this.deadLetterQueueId(name, options.deadLetterQueue, manager);
-    if (existing) {
-      const row = await this.event(name, { type: 'CONFIGURE', options, deadLetterQueueId }, manager);
-      return { queue: await this.describe(row, manager), created: false };
-    }
+    const joined = manager?.queryRunner?.isTransactionActive;
     try {
-      const row = await this.actors.create(queueActor, {}, { name, options, deadLetterQueueId }, manager);
-      this.largest = null;
-      return { queue: await this.describe(row, manager), created: true };
+      // One transaction: a change refused after its default DLQ was created leaves no DLQ behind.
+      return await inTransaction(this.dataSource, manager, (tx) => this.write(name, input, tx));
     } catch (error) {
       // Another node created it between our look-up and insert: theirs stands, ours configures it.
-      if ((error as { code?: string }).code !== '23505' || manager?.queryRunner?.isTransactionActive) throw error;
+      if ((error as { code?: string }).code !== '23505' || joined) throw error;
       return this.upsert(name, input, manager);
     }
+  }
+
+  private async write(
+    name: string,
+    input: unknown,
+    tx: EntityManager,
+  ): Promise<{ queue: QueueInfo; created: boolean }> {
+    const existing = await this.find(name, tx);
+    const options = resolveQueueOptions(name, input, existing ? optionsOf(existing) : undefined);
+    const deadLetterQueueId = await this.deadLetterQueueId(name, options.deadLetterQueue, tx);
+    if (existing) {
+      const row = await this.event(name, { type: 'CONFIGURE', options, deadLetterQueueId }, tx);
+      return { queue: await this.describe(row, tx), created: false };
+    }
+    const row = await this.actors.create(queueActor, {}, { name, options, deadLetterQueueId }, tx);
+    this.largest = null;
+    return { queue: await this.describe(row, tx), created: true };
   }
 
   async get(name: string): Promise<QueueInfo> {
