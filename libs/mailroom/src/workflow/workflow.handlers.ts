@@ -83,14 +83,17 @@ export class WorkflowHandlers {
   /**
    * A message for a key without an instance may be a reply that overtook its start: it
    * is retried with the queue's backoff, and after `notFoundAttempts` deliveries it is
-   * dead-lettered with the error `workflow_not_found`.
+   * dead-lettered with the reason `workflow_not_found`.
    */
   private async settleMissing(ctx: MessageContext, work: () => Promise<void>): Promise<void> {
     try {
       await work();
     } catch (error) {
       if (error instanceof WorkflowInstanceNotFoundError && ctx.deliveryCount >= this.definition.notFoundAttempts) {
-        throw new NonRetryableError(`workflow_not_found: ${error.message}`, { cause: error });
+        throw new NonRetryableError(`workflow_not_found: ${error.message}`, {
+          cause: error,
+          deadLetterReason: 'workflow_not_found',
+        });
       }
       throw error;
     }
