@@ -15,6 +15,7 @@ import {
   INSERT_HISTORY_SQL,
   INSERT_INSTANCE_SQL,
   MIGRATE_INSTANCE_SQL,
+  PARENT_AWAITS_SQL,
 } from './workflow.sql';
 
 type Row = WorkflowInstanceEntity;
@@ -118,6 +119,11 @@ export class WorkflowEngine {
     await this.actors.transitionLocked(kind, tx, row, current, event);
     await this.answerParent(tx, row);
     return this.record(tx, row, 'applied', event, messageId);
+  }
+
+  /** A child's start still awaited by its parent (which has not left the invoking state). */
+  async parentAwaits(parent: ParentRef, tx: EntityManager): Promise<boolean> {
+    return (await query(tx, PARENT_AWAITS_SQL, [parent.workflow, parent.key, parent.wait])).length > 0;
   }
 
   /**

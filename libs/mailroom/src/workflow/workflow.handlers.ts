@@ -26,7 +26,8 @@ export class WorkflowHandlers {
     await this.settleMissing(ctx, async () => {
       const tx = ctx.manager!;
       if (envelope.kind !== 'start') await this.engine.deliver(this.definition, envelope, tx, ctx.id);
-      else await this.engine.start(this.definition, envelope.key, envelope.input, tx, ctx.id, envelope.parent);
+      else if (!envelope.parent || (await this.engine.parentAwaits(envelope.parent, tx)))
+        await this.engine.start(this.definition, envelope.key, envelope.input, tx, ctx.id, envelope.parent);
     });
   }
 
