@@ -15,6 +15,17 @@ INSERT INTO mailroom_workflow_history (instance_id, outcome, event, state_value,
 VALUES ($1, $2, $3, $4, $5, $6)`;
 
 /**
+ * A transition's history row, and with $7 (keep the newest $7 rows) the instance's older ones
+ * deleted. The DELETE does not see the row this statement inserts, so it keeps the $7 - 1
+ * newest existing rows (found on the (instance_id, id) index).
+ */
+export const RECORD_HISTORY_SQL = `
+WITH added AS (${INSERT_HISTORY_SQL.trim()} RETURNING id)
+DELETE FROM mailroom_workflow_history h
+ WHERE $7::int IS NOT NULL AND h.instance_id = $1
+   AND h.id <= (SELECT id FROM mailroom_workflow_history WHERE instance_id = $1 ORDER BY id DESC OFFSET $7::int - 1 LIMIT 1)`;
+
+/**
  * Arms a timer or records an activity ($3 kind) for wait id $2, answered by message $4,
  * due in $5 ms by the database clock. Re-arming the same id replaces the message: the
  * earlier one, if it still arrives, no longer matches and is ignored as stale.
