@@ -87,4 +87,27 @@ const show: Command = {
   },
 };
 
-export const workflowCommands = [list, instances, show];
+const unmappable: Command = {
+  words: ['workflows', 'unmappable'],
+  args: ['NAME'],
+  options: {},
+  summary: 'Migration dry run: running instances the registered versions cannot run as stored',
+  async run({ args: [name], api, out }) {
+    const result = await api.get<{ instances: { key: string; version: string; reason: string }[] }>([
+      'v1',
+      'workflows',
+      name,
+      'unmappable',
+    ]);
+    out.result(result, ({ instances: rows }) =>
+      rows.length === 0
+        ? 'Every running instance maps.'
+        : table(
+            ['KEY', 'VERSION', 'REASON'],
+            rows.map((i) => [i.key, i.version, i.reason]),
+          ),
+    );
+  },
+};
+
+export const workflowCommands = [list, instances, show, unmappable];

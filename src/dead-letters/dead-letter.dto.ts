@@ -7,7 +7,7 @@ import { QUEUE_NAME_PATTERN } from '../queues/queue.dto';
 
 /** Documentation of dead letters; the library validates what is sent. */
 
-const REASONS: DeadLetterReason[] = ['max_deliveries', 'rejected', 'lease_expired', 'expired'];
+const REASONS: DeadLetterReason[] = ['max_deliveries', 'rejected', 'lease_expired', 'expired', 'workflow_not_found'];
 const REASON = { enum: REASONS, description: 'Why it was dead-lettered' };
 const IDS: ApiPropertyOptions = {
   type: [String],

@@ -114,6 +114,26 @@ export class WorkflowDiagramDto {
   diagram: string;
 }
 
+export class UnmappableInstanceDto {
+  @ApiProperty({ example: 'order-42' })
+  key: string;
+
+  @ApiProperty({ description: 'The machine version the instance is pinned to', example: '1' })
+  version: string;
+
+  @ApiProperty({ example: 'stored state legacyReview is unknown to version 2' })
+  reason: string;
+}
+
+export class UnmappableListDto {
+  @ApiProperty({
+    type: [UnmappableInstanceDto],
+    description:
+      "Running instances the registered machine versions cannot run as stored. One of a version no app registered may still be mapped by the app's migrate(), which only the app can run (Workflows.unmappable() there).",
+  })
+  instances: UnmappableInstanceDto[];
+}
+
 export class WorkflowEventDto {
   @ApiProperty({ description: 'The event type the machine handles (not xstate.*)', example: 'CancelRequested' })
   type: string;

@@ -1,10 +1,11 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Workflows, type WorkflowInstanceDetail, type WorkflowInstanceInfo } from '@mailroom/core';
+import { Workflows, type Unmappable, type WorkflowInstanceDetail, type WorkflowInstanceInfo } from '@mailroom/core';
 import { ApiErrors } from '../http/api-error';
 import { integerParam, paramsOf } from '../http/query-params';
 import {
   AcceptedDto,
+  UnmappableListDto,
   WORKFLOW_NOT_FOUND,
   WorkflowDiagramDto,
   WorkflowEventDto,
@@ -39,6 +40,14 @@ export class WorkflowsController {
         updatedAt: d.updatedAt,
       })),
     };
+  }
+
+  @Get(':name/unmappable')
+  @ApiOkResponse({ type: UnmappableListDto })
+  @ApiOperation({ summary: 'Migration dry run: running instances the registered versions cannot run as stored' })
+  @ApiErrors(HttpStatus.BAD_REQUEST, WORKFLOW_NOT_FOUND)
+  async unmappable(@Param('name') name: string): Promise<{ instances: Unmappable[] }> {
+    return { instances: await this.workflows.admin.unmappable(name) };
   }
 
   @Get(':name/instances')

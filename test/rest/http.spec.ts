@@ -139,6 +139,7 @@ describe('OpenAPI and health', () => {
         'DELETE /v1/topics/{topic}/subscriptions/{name}',
         'POST /v1/producers/{id}/init',
         'GET /v1/workflows',
+        'GET /v1/workflows/{name}/unmappable',
         'GET /v1/workflows/{name}/instances',
         'GET /v1/workflows/{name}/instances/{key}',
         'GET /v1/workflows/{name}/instances/{key}/diagram',

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assign, createMachine, fromPromise, setup } from 'xstate';
-import { Workflow, Workflows } from '@mailroom/core';
+import { MailroomClient, Workflow, Workflows } from '@mailroom/core';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';
@@ -84,12 +85,29 @@ describe('child workflows', () => {
     });
   });
 
-  it('ignores a child’s answer after the parent left the invoking state', async () => {
+  it('cancels the child when the parent leaves the invoking state; the child then ignores events', async () => {
     await workflows.start(TripWorkflow, 't-2');
     await until(() => exists('booking', 'trip/t-2/hotel'));
     await workflows.send(TripWorkflow, 't-2', { type: 'CANCEL' });
-    await workflows.send(BookingWorkflow, 'trip/t-2/hotel', { type: 'CONFIRM' });
-    await until(async () => (await workflows.get(TripWorkflow, 't-2')).history[0].outcome === 'stale');
+    const child = await workflows.get(BookingWorkflow, 'trip/t-2/hotel');
+    expect(child).toMatchObject({ status: 'cancelled', waits: [] });
+    expect(child.history[0]).toMatchObject({ outcome: 'cancelled', detail: 'the parent left the invoking state' });
+    expect(await workflows.send(BookingWorkflow, 'trip/t-2/hotel', { type: 'CONFIRM' })).toMatchObject({
+      outcome: 'ignored',
+      status: 'cancelled',
+    });
     expect((await workflows.get(TripWorkflow, 't-2')).state).toBe('cancelled');
+  });
+
+  it('never starts a child whose start arrives after the parent stopped awaiting it', async () => {
+    // A start that was already claimed when the parent left the state (so not deleted with its wait).
+    const client = app.get(MailroomClient);
+    const parent = { workflow: 'trip', key: 't-3', invocation: 'hotel', wait: randomUUID() };
+    await client.send('workflow.booking', { key: 'trip/t-3/hotel', kind: 'start', input: {}, parent });
+    await until(async () => {
+      const { stats } = await client.getQueue('workflow.booking');
+      return stats.available + stats.inFlight + stats.delayed === 0;
+    });
+    expect(await exists('booking', 'trip/t-3/hotel')).toBe(false);
   });
 });

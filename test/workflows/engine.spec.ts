@@ -186,6 +186,7 @@ describe('workflow transitions', () => {
     const dead = (await client.deadLetters.list('counter-inc')).deadLetters.find(
       (d) => (d.body as { id: string }).id === key,
     )!;
+    expect(dead.reason).toBe('workflow_not_found');
     expect(dead.error).toMatch(/^workflow_not_found: /);
     expect(dead.deliveryCount).toBe(3);
   });

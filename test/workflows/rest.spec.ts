@@ -130,3 +130,36 @@ describe('workflows from the command line', () => {
     expect((await run('workflows', 'show', 'shipment', 'missing')).code).toBe(2);
   });
 });
+
+describe('the migration dry run over REST and the command line', () => {
+  it('lists running instances whose version or stored state no registered machine has, with why', async () => {
+    const [unknownState, unknownVersion, fine] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const key of [unknownState, unknownVersion, fine]) await workflows.start(ShipmentWorkflow, key);
+    // What code that is gone left behind: a nested state v1 never had, and a version no app registers.
+    await broker.db.dataSource.query(
+      `UPDATE mailroom_workflow_instance SET snapshot = jsonb_set(snapshot, '{value}', '{"shipping":"limbo"}') WHERE key = $1`,
+      [unknownState],
+    );
+    await broker.db.dataSource.query(`UPDATE mailroom_workflow_instance SET machine_version = '0' WHERE key = $1`, [
+      unknownVersion,
+    ]);
+    const reply = await broker.call('GET', '/v1/workflows/shipment/unmappable');
+    expect(reply.status).toBe(200);
+    const byKey = (k: string) => reply.body.instances.find((i: { key: string }) => i.key === k);
+    expect(byKey(unknownState)).toEqual({
+      key: unknownState,
+      version: '1',
+      reason: 'stored state shipping.limbo is unknown to version 1',
+    });
+    expect(byKey(unknownVersion)).toMatchObject({ version: '0', reason: expect.stringMatching(/not registered/) });
+    expect(byKey(fine)).toBeUndefined();
+    expect(reply.body.instances).toHaveLength(2);
+    expect((await broker.call('GET', '/v1/workflows/nope/unmappable')).status).toBe(404);
+
+    const run = (...args: string[]) => mailroom(broker.url, ...args);
+    const listed = await run('workflows', 'unmappable', 'shipment');
+    expect(listed.stdout).toMatch(new RegExp(`^${unknownState}\\s+1\\s+stored state shipping.limbo`, 'm'));
+    expect((await run('workflows', 'unmappable', 'shipment', '--json')).json).toEqual(reply.body);
+    expect((await run('workflows', 'unmappable', 'nope')).code).toBe(2);
+  });
+});

@@ -88,6 +88,7 @@ export type { WorkflowEffects } from './workflow/workflow.effects';
 export { Workflows } from './workflow/workflow.service';
 export type { WorkflowEvent, WorkflowRef, WorkflowResult } from './workflow/workflow.service';
 export { WorkflowAdmin } from './workflow/workflow.admin';
+export type { Unmappable } from './workflow/workflow.dry-run';
 export type {
   InstanceFilter,
   WorkflowInfo,

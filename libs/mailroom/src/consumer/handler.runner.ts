@@ -177,6 +177,7 @@ export class HandlerRunner {
             reason: error instanceof Error ? error.message : String(error),
             stack: (error as Error)?.stack,
             deadLetter: error instanceof NonRetryableError,
+            deadLetterReason: error instanceof NonRetryableError ? error.deadLetterReason : undefined,
           };
     await this.nack(message, failure).catch((e) =>
       this.logger.error(`nack of ${message.id} failed (it returns when its lease expires): ${e.message}`),

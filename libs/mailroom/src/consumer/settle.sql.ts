@@ -41,13 +41,13 @@ RETURNING m.seq`;
 /**
  * Nack: the delivery failed and spends one attempt. $6 delay in ms (null: the queue's
  * retry policy), $7 error message, $8 reject (NonRetryableError: dead-letter now),
- * $9 error stack. A message whose attempts reach maxDeliveries, or a rejected one, moves
+ * $9 error stack, $10 the reason a rejected one is buried with. A message whose attempts reach maxDeliveries, or a rejected one, moves
  * to the DLQ in this statement (reason max_deliveries / rejected); without a DLQ it stays
  * here, exhausted. The rest become deliverable again after the delay.
  */
 export const NACK_SQL = `${HELD},
 doomed AS (
-  SELECT h.seq, CASE WHEN $8 THEN 'rejected' ELSE 'max_deliveries' END AS reason,
+  SELECT h.seq, CASE WHEN $8 THEN $10::text ELSE 'max_deliveries' END AS reason,
          $7::text AS error, $9::text AS stack, h.consumer
     FROM held h, mailroom_queue q
    WHERE ${COMPLETE} AND q.id = $1 AND ($8 OR h.attempts + 1 >= q.max_deliveries)

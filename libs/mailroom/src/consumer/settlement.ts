@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { query, type TransactionOptions } from '../database/transaction';
 import { assertInteger, assertText } from '../errors/validate';
 import { InvalidRequestError, LeaseLostError } from '../errors/mailroom.errors';
+import { isDeadLetterReason, type DeadLetterReason } from '../dead-letter/dead-letter.service';
 import type { QueueService } from '../queue/queue.service';
 import { decodeReceipts, encodeReceipt, receiptArrays, type Receipt } from './receipt';
 import { ACK_SQL, EXTEND_SQL, LIVE_RECEIPTS_SQL, NACK_SQL } from './settle.sql';
@@ -18,6 +19,8 @@ export interface NackOptions extends SettleOptions {
   stack?: string;
   /** Do not retry: dead-letter now (reason `rejected`). */
   deadLetter?: boolean;
+  /** With `deadLetter`: the reason recorded instead of `rejected` (the library's own handlers). */
+  deadLetterReason?: DeadLetterReason;
 }
 
 /** Error text kept with a message is bounded so one huge error cannot bloat the table. */
@@ -53,7 +56,10 @@ export class Settlement {
             .slice(0, MAX_ERROR_CHARS)
             .replace(/\u0000/g, '');
     const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
-    const rows = await this.run(queueId, decoded, NACK_SQL, [delayMs, reason, deadLetter, stack], options.manager);
+    const buried = options.deadLetterReason ?? 'rejected';
+    if (!isDeadLetterReason(buried)) throw new InvalidRequestError('deadLetterReason', 'is not a dead-letter reason');
+    const params = [delayMs, reason, deadLetter, stack, buried];
+    const rows = await this.run(queueId, decoded, NACK_SQL, params, options.manager);
     return { nacked: rows.length };
   }
 

@@ -10,8 +10,15 @@ import {
   REDRIVE_BATCH_SQL,
 } from './dead-letter.sql';
 
-export type DeadLetterReason = 'max_deliveries' | 'rejected' | 'lease_expired' | 'expired';
-const REASONS: readonly DeadLetterReason[] = ['max_deliveries', 'rejected', 'lease_expired', 'expired'];
+/** `workflow_not_found`: a workflow's message whose instance never started (after bounded retries). */
+export type DeadLetterReason = 'max_deliveries' | 'rejected' | 'lease_expired' | 'expired' | 'workflow_not_found';
+const REASONS: readonly DeadLetterReason[] = [
+  'max_deliveries',
+  'rejected',
+  'lease_expired',
+  'expired',
+  'workflow_not_found',
+];
 
 export interface DeadLetter {
   id: string;
@@ -180,8 +187,12 @@ function checkIds(ids: unknown, field: string): string[] {
   return ids.map((id: string) => id.toLowerCase());
 }
 
+export function isDeadLetterReason(reason: unknown): reason is DeadLetterReason {
+  return REASONS.includes(reason as DeadLetterReason);
+}
+
 function assertReason(reason: unknown): DeadLetterReason {
-  if (!REASONS.includes(reason as DeadLetterReason)) {
+  if (!isDeadLetterReason(reason)) {
     throw new InvalidRequestError('reason', `must be one of ${REASONS.join(', ')}`);
   }
   return reason as DeadLetterReason;

@@ -1,3 +1,4 @@
+import type { DeadLetterReason } from '../dead-letter/dead-letter.service';
 /**
  * Every error Mailroom raises on purpose. `code` is stable and is what the REST API
  * returns; the HTTP status for each code is decided in one place (src/http).
@@ -86,12 +87,14 @@ export class SubscriptionNotFoundError extends MailroomError {
 
 /**
  * Thrown by a handler to say "retrying cannot help": the message is dead-lettered at
- * once (reason `rejected`) instead of being retried.
+ * once (reason `rejected`, or the library's own more precise reason) instead of being retried.
  */
 export class NonRetryableError extends MailroomError {
   readonly code = 'non_retryable';
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly deadLetterReason: DeadLetterReason;
+  constructor(message: string, options?: { cause?: unknown; deadLetterReason?: DeadLetterReason }) {
     super(message, options);
+    this.deadLetterReason = options?.deadLetterReason ?? 'rejected';
   }
 }
 

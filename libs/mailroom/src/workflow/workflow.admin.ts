@@ -4,6 +4,7 @@ import { InvalidRequestError, InvalidTransitionError } from '../errors/mailroom.
 import { assertInteger, assertName } from '../errors/validate';
 import { query } from '../database/transaction';
 import { mermaid, type StateTree } from './workflow.diagram';
+import { unmappableFromRows, type Unmappable } from './workflow.dry-run';
 import type { WorkflowStatus } from './workflow.entity';
 import { WorkflowInstanceNotFoundError, WorkflowNotFoundError } from './workflow.errors';
 import type { WorkflowEnvelope } from './workflow.kind';
@@ -96,6 +97,12 @@ export class WorkflowAdmin {
     );
     if (!row) throw new WorkflowNotFoundError(name);
     return { name: row.name, versions: row.versions, updatedAt: row.updated_at };
+  }
+
+  /** The migration dry run the rows allow (see unmappableFromRows); the app's own runs its `migrate()` too. */
+  async unmappable(name: string): Promise<Unmappable[]> {
+    const { versions } = await this.definition(name);
+    return unmappableFromRows(this.client.dataSource.manager, name, versions);
   }
 
   async list(

@@ -43,6 +43,11 @@ export interface WorkflowOptions {
   children?: Record<string, string>;
   /** Deliveries an activity gets before its failure becomes the invoke's error event (default 3). */
   activityAttempts?: number;
+  /**
+   * History rows kept per instance, newest first (default: all). Each transition deletes the
+   * instance's rows beyond it in the same statement, so a long-lived instance stays bounded.
+   */
+  historyLimit?: number;
 }
 
 /** What a `@WorkflowAction` method receives: the context and event the action saw. */

@@ -1,5 +1,5 @@
 import type { AnyStateMachine } from 'xstate';
-import { assertName } from '../errors/validate';
+import { assertInteger, assertName } from '../errors/validate';
 import {
   WORKFLOW,
   WORKFLOW_ACTION,
@@ -46,6 +46,8 @@ export class WorkflowDefinition {
     const metadata = Reflect.getMetadata(WORKFLOW, instance.constructor) as
       { machine: AnyStateMachine; options: WorkflowOptions } | undefined;
     if (!metadata) return null;
+    const { historyLimit } = metadata.options;
+    if (historyLimit !== undefined) assertInteger(historyLimit, 'historyLimit', 1, 1_000_000);
     const actions = new Map<string, WorkflowActionMethod>();
     const activities = new Map<string, (args: ActivityArgs) => unknown>();
     for (const method of methodNames(instance)) {

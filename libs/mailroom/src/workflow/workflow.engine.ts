@@ -12,9 +12,10 @@ import { statusOf, workflowKind, type WorkflowEnvelope } from './workflow.kind';
 import {
   CONSUME_WAIT_SQL,
   FAIL_INSTANCE_SQL,
-  INSERT_HISTORY_SQL,
+  RECORD_HISTORY_SQL,
   INSERT_INSTANCE_SQL,
   MIGRATE_INSTANCE_SQL,
+  PARENT_AWAITS_SQL,
 } from './workflow.sql';
 
 type Row = WorkflowInstanceEntity;
@@ -89,7 +90,7 @@ export class WorkflowEngine {
       updatedAt: inserted.updated_at,
     });
     await runEffects(kind, tx, row, actions);
-    await history(tx, row, 'started', { type: 'xstate.init', input }, messageId);
+    await history(tx, definition, row, 'started', { type: 'xstate.init', input }, messageId);
     await this.answerParent(tx, row);
     return { instance: row, created: true };
   }
@@ -103,7 +104,7 @@ export class WorkflowEngine {
     if (!row) throw new WorkflowInstanceNotFoundError(definition.name, envelope.key);
     const event: Event = envelope.event ?? { type: `mailroom.${envelope.kind}` };
     const ignore = (detail: string, outcome: Outcome = 'ignored') =>
-      this.record(tx, row, outcome, event, messageId, detail);
+      this.record(tx, definition, row, outcome, event, messageId, detail);
     if (envelope.kind === 'retry') return this.retry(definition, row, tx, messageId);
     if (row.status !== 'running') return ignore(`the instance is ${row.status}`);
     const current = await this.resolve(definition, row, tx, event, messageId);
@@ -117,7 +118,12 @@ export class WorkflowEngine {
     if (!this.actors.accepts(kind, row, current, event)) return ignore(`not accepted in ${row.state}`);
     await this.actors.transitionLocked(kind, tx, row, current, event);
     await this.answerParent(tx, row);
-    return this.record(tx, row, 'applied', event, messageId);
+    return this.record(tx, definition, row, 'applied', event, messageId);
+  }
+
+  /** A child's start still awaited by its parent (which has not left the invoking state). */
+  async parentAwaits(parent: ParentRef, tx: EntityManager): Promise<boolean> {
+    return (await query(tx, PARENT_AWAITS_SQL, [parent.workflow, parent.key, parent.wait])).length > 0;
   }
 
   /**
@@ -153,7 +159,7 @@ export class WorkflowEngine {
     const fail = async (reason: string) => {
       await query(tx, FAIL_INSTANCE_SQL, [row.id, reason]);
       Object.assign(row, { status: 'failed', failure: reason });
-      await history(tx, row, 'failed', event, messageId, reason);
+      await history(tx, definition, row, 'failed', event, messageId, reason);
       await this.answerParent(tx, row);
       return null;
     };
@@ -199,25 +205,26 @@ export class WorkflowEngine {
   private async retry(definition: WorkflowDefinition, row: Row, tx: EntityManager, messageId?: string) {
     const event = { type: 'mailroom.retry' };
     if (row.status !== 'failed')
-      return this.record(tx, row, 'ignored', event, messageId, `the instance is ${row.status}`);
+      return this.record(tx, definition, row, 'ignored', event, messageId, `the instance is ${row.status}`);
     row.status = 'running';
     const current = await this.resolve(definition, row, tx, event, messageId);
     if (!current) return { instance: row, outcome: 'failed' as const };
     const status = current.status === 'error' ? 'running' : statusOf(current);
     await tx.update(WorkflowInstanceEntity, { id: row.id }, { status, failure: null, version: row.version + 1 });
     Object.assign(row, { status, failure: null, version: row.version + 1 });
-    return this.record(tx, row, 'retried', event, messageId);
+    return this.record(tx, definition, row, 'retried', event, messageId);
   }
 
   private async record(
     tx: EntityManager,
+    definition: WorkflowDefinition,
     row: Row,
     outcome: Outcome,
     event: Event,
     messageId?: string,
     detail?: string,
   ) {
-    await history(tx, row, outcome, event, messageId, detail);
+    await history(tx, definition, row, outcome, event, messageId, detail);
     return { instance: row, outcome } satisfies Delivery;
   }
 
@@ -232,13 +239,23 @@ export class WorkflowEngine {
   }
 }
 
-function history(tx: EntityManager, row: Row, outcome: Outcome, event: Event, messageId?: string, detail?: string) {
-  return query(tx, INSERT_HISTORY_SQL, [
+/** One history row; with `historyLimit`, the instance's older rows beyond it go in the same statement. */
+function history(
+  tx: EntityManager,
+  definition: WorkflowDefinition,
+  row: Row,
+  outcome: Outcome,
+  event: Event,
+  messageId?: string,
+  detail?: string,
+) {
+  return query(tx, RECORD_HISTORY_SQL, [
     row.id,
     outcome,
     JSON.stringify(event),
     JSON.stringify(row.stateValue ?? row.snapshot.value),
     messageId ?? null,
     detail ?? null,
+    definition.options.historyLimit ?? null,
   ]);
 }

@@ -26,7 +26,8 @@ export class WorkflowHandlers {
     await this.settleMissing(ctx, async () => {
       const tx = ctx.manager!;
       if (envelope.kind !== 'start') await this.engine.deliver(this.definition, envelope, tx, ctx.id);
-      else await this.engine.start(this.definition, envelope.key, envelope.input, tx, ctx.id, envelope.parent);
+      else if (!envelope.parent || (await this.engine.parentAwaits(envelope.parent, tx)))
+        await this.engine.start(this.definition, envelope.key, envelope.input, tx, ctx.id, envelope.parent);
     });
   }
 
@@ -83,14 +84,17 @@ export class WorkflowHandlers {
   /**
    * A message for a key without an instance may be a reply that overtook its start: it
    * is retried with the queue's backoff, and after `notFoundAttempts` deliveries it is
-   * dead-lettered with the error `workflow_not_found`.
+   * dead-lettered with the reason `workflow_not_found`.
    */
   private async settleMissing(ctx: MessageContext, work: () => Promise<void>): Promise<void> {
     try {
       await work();
     } catch (error) {
       if (error instanceof WorkflowInstanceNotFoundError && ctx.deliveryCount >= this.definition.notFoundAttempts) {
-        throw new NonRetryableError(`workflow_not_found: ${error.message}`, { cause: error });
+        throw new NonRetryableError(`workflow_not_found: ${error.message}`, {
+          cause: error,
+          deadLetterReason: 'workflow_not_found',
+        });
       }
       throw error;
     }

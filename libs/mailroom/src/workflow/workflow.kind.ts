@@ -7,7 +7,7 @@ import { query } from '../database/transaction';
 import { EffectRecorder } from './workflow.effects';
 import type { WorkflowDefinition } from './workflow.definition';
 import { WorkflowInstanceEntity, type ParentRef, type WorkflowStatus } from './workflow.entity';
-import { ARM_WAIT_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
+import { ARM_WAIT_SQL, CANCEL_CHILD_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
 import { WorkflowConfigurationError } from './workflow.errors';
 
 type Row = WorkflowInstanceEntity;
@@ -78,10 +78,20 @@ export function workflowKind(client: MailroomClient, definition: WorkflowDefinit
       await client.send(definition.activityQueue, job, { id: wait, manager: tx });
     },
     // Leaving an invoking state stops its child (XState passes the child's actor ref): the
-    // activity's answer, when it comes, is stale.
+    // activity's answer, when it comes, is stale; a child workflow is cancelled with it.
+    // The wait goes first: a child start in flight holds it FOR SHARE (PARENT_AWAITS_SQL).
     'xstate.stopChild': async (tx, row, params) => {
       const id = (params as { id?: unknown } | undefined)?.id;
-      if (typeof id === 'string') await query(tx, CANCEL_WAITS_SQL, [row.id, [id]]);
+      if (typeof id !== 'string') return;
+      await query(tx, CANCEL_WAITS_SQL, [row.id, [id]]);
+      const children = Object.values(definition.options.children ?? {});
+      if (children.length > 0) {
+        await query(tx, CANCEL_CHILD_SQL, [
+          `${definition.name}/${row.key}/${id}`,
+          children,
+          'the parent left the invoking state',
+        ]);
+      }
     },
   };
   for (const [name, method] of definition.actions) {

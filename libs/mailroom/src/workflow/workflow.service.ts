@@ -12,6 +12,7 @@ import {
 } from './workflow.admin';
 import { WorkflowDefinition } from './workflow.definition';
 import { describeMachine } from './workflow.diagram';
+import type { Unmappable } from './workflow.dry-run';
 import { WorkflowEngine, type Outcome } from './workflow.engine';
 import { WorkflowNotFoundError } from './workflow.errors';
 import { RUNNING_PAGE_SQL, UPSERT_DEFINITION_SQL } from './workflow.sql';
@@ -139,9 +140,9 @@ export class Workflows {
    * The migration dry run: running instances this code could not run (their version is
    * not registered and `migrate` does not map it, or their state is unknown), with why.
    */
-  async unmappable(ref: WorkflowRef): Promise<{ key: string; version: string; reason: string }[]> {
+  async unmappable(ref: WorkflowRef): Promise<Unmappable[]> {
     const definition = this.definition(ref);
-    const found: { key: string; version: string; reason: string }[] = [];
+    const found: Unmappable[] = [];
     for (let after = '0'; ;) {
       const rows = await query<{ id: string; key: string; machine_version: string; snapshot: PersistedActor }>(
         this.client.dataSource.manager,

@@ -15,6 +15,17 @@ INSERT INTO mailroom_workflow_history (instance_id, outcome, event, state_value,
 VALUES ($1, $2, $3, $4, $5, $6)`;
 
 /**
+ * A transition's history row, and with $7 (keep the newest $7 rows) the instance's older ones
+ * deleted. The DELETE does not see the row this statement inserts, so it keeps the $7 - 1
+ * newest existing rows (found on the (instance_id, id) index).
+ */
+export const RECORD_HISTORY_SQL = `
+WITH added AS (${INSERT_HISTORY_SQL.trim()} RETURNING id)
+DELETE FROM mailroom_workflow_history h
+ WHERE $7::int IS NOT NULL AND h.instance_id = $1
+   AND h.id <= (SELECT id FROM mailroom_workflow_history WHERE instance_id = $1 ORDER BY id DESC OFFSET $7::int - 1 LIMIT 1)`;
+
+/**
  * Arms a timer or records an activity ($3 kind) for wait id $2, answered by message $4,
  * due in $5 ms by the database clock. Re-arming the same id replaces the message: the
  * earlier one, if it still arrives, no longer matches and is ignored as stale.
@@ -110,3 +121,32 @@ SELECT w.message_id, m.body -> 'event' AS event FROM mailroom_workflow_wait w
 export const INSTANCE_ID_SQL = `SELECT id FROM mailroom_workflow_instance WHERE workflow = $1 AND key = $2`;
 
 export const DELETE_MESSAGE_SQL = `DELETE FROM mailroom_message WHERE id = $1`;
+
+/**
+ * Cancels the child instance $1 (of one of the workflows $2) whose parent left the invoking
+ * state: status, its waits and their unclaimed messages, and a history row ($3 the detail).
+ */
+export const CANCEL_CHILD_SQL = `
+WITH child AS (
+  UPDATE mailroom_workflow_instance SET status = 'cancelled', version = version + 1, updated_at = now()
+   WHERE key = $1 AND workflow = ANY($2) AND status IN ('running', 'failed')
+  RETURNING id, state_value
+),
+waits AS (
+  DELETE FROM mailroom_workflow_wait w USING child WHERE w.instance_id = child.id RETURNING w.message_id
+),
+unclaimed AS (
+  DELETE FROM mailroom_message m USING waits WHERE m.id = waits.message_id AND m.lease_id IS NULL
+)
+INSERT INTO mailroom_workflow_history (instance_id, outcome, event, state_value, message_id, detail)
+SELECT id, 'cancelled', '{"type":"mailroom.cancel"}', state_value, NULL, $3 FROM child`;
+
+/**
+ * Whether the parent still awaits child start $3 (its wait row), locked FOR SHARE: a parent
+ * leaving the state deletes that row, so it waits for this start to commit and then sees
+ * (and cancels) the child; or it went first, and the child is not started.
+ */
+export const PARENT_AWAITS_SQL = `
+SELECT 1 FROM mailroom_workflow_wait w JOIN mailroom_workflow_instance p ON p.id = w.instance_id
+ WHERE p.workflow = $1 AND p.key = $2 AND w.message_id = $3
+   FOR SHARE OF w`;
