@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createAppModule, type AppModuleOptions } from './app.module';
 import { MailroomClient } from '@mailroom/core';
-import { BATCH_FRAMING_BYTES, jsonBody } from './http/json-body';
+import { BATCH_FRAMING_BYTES, jsonBody, urlencoded } from './http/json-body';
 import { setupOpenApi } from './http/openapi';
 
 export interface BrokerAppOptions extends AppModuleOptions {
@@ -31,6 +31,8 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<NestEx
     maxRequestBytes === undefined
       ? async () => (await queues.largestMessageBytes()) + BATCH_FRAMING_BYTES
       : async () => maxRequestBytes;
+  // The dashboard's forms post urlencoded; body-parser marks them parsed, so jsonBody passes them by.
+  app.use('/dashboard', urlencoded({ extended: false, limit: '16kb' }));
   app.use(jsonBody(limit));
   app.disable('x-powered-by');
   setupOpenApi(app);

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { query, type TransactionOptions } from '../database/transaction';
+import { record } from '../observability/instruments';
 import { assertInteger, assertText } from '../errors/validate';
 import { InvalidRequestError, LeaseLostError } from '../errors/mailroom.errors';
 import type { QueueService } from '../queue/queue.service';
@@ -36,6 +37,7 @@ export class Settlement {
   async ack(queue: string, receipts: unknown, options: SettleOptions = {}): Promise<{ acked: number }> {
     const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
     const rows = await this.run(queueId, decoded, ACK_SQL, [], options.manager);
+    record('acked', queue, rows.length);
     return { acked: rows.length };
   }
 
@@ -54,6 +56,7 @@ export class Settlement {
             .replace(/\u0000/g, '');
     const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
     const rows = await this.run(queueId, decoded, NACK_SQL, [delayMs, reason, deadLetter, stack], options.manager);
+    record('nacked', queue, rows.length, deadLetter);
     return { nacked: rows.length };
   }
 
