@@ -32,22 +32,29 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
 /** A path segment for a link: names may hold any character. */
 export const seg = (value: string) => encodeURIComponent(value);
 
-/** A small inline SVG line of `values` (oldest first), scaled to its own maximum. */
+/**
+ * A small inline SVG line of `values` (oldest first) scaled to its own maximum, over a
+ * baseline, with the latest value as a dot (so one sample still shows) and as a tooltip.
+ */
 export function sparkline(values: number[], label: string): Html {
-  const width = 120;
-  const height = 24;
+  const [width, height] = [120, 24];
   const max = Math.max(1, ...values);
-  const step = values.length > 1 ? width / (values.length - 1) : width;
-  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 1 - (v / max) * (height - 2)).toFixed(1)}`);
+  const step = values.length > 1 ? width / (values.length - 1) : 0;
+  const y = (v: number) => (height - 2 - (v / max) * (height - 4)).toFixed(1);
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${y(v)}`).join(' ');
+  const last = values.at(-1);
   return html`<svg
     class="spark"
     role="img"
     aria-label="${label}"
     width="${width}"
     height="${height}"
-    viewBox="0 0 ${width} ${height}"
+    viewBox="-3 0 ${width + 6} ${height}"
   >
-    <polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="${points.join(' ')}" />
+    <title>${label}: ${last ?? 'no data yet'}</title>
+    <line x1="0" x2="${width}" y1="${height - 2}" y2="${height - 2}" stroke="#cbd5e1" />
+    <polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="${points}" />
+    ${last === undefined ? '' : html`<circle cx="${((values.length - 1) * step).toFixed(1)}" cy="${y(last)}" r="2.5" fill="#2563eb" />`}
   </svg>`;
 }
 

@@ -119,7 +119,7 @@ describe('dashboard in a browser', () => {
     expect(deadLetters).toContain('rejected');
     expect(deadLetters).toContain(`card declined ${XSS}`); // shown as text, not run
     expect(await page.locator('main img').count()).toBe(0);
-    expect(await page.evaluate(() => (window as any).hacked)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { hacked?: number }).hacked)).toBeUndefined();
   });
 
   it('redrives the dead letters after a confirmation', async () => {
