@@ -1,5 +1,6 @@
 import {
   context,
+  isSpanContextValid,
   propagation,
   trace,
   SpanKind,
@@ -55,8 +56,11 @@ export async function traceSend<M extends { headers?: Record<string, string> }, 
     parent,
   );
   const sent = trace.setSpan(parent, span);
+  // Without an SDK the span is a no-op with no context to carry: leave the messages as they are.
+  if (!isSpanContextValid(span.spanContext())) return ended(span, () => send(messages));
   const traced = messages.map((m) => {
-    if (typeof m !== 'object' || m === null) return m;
+    // A message or headers of the wrong shape is left for validation to refuse as sent.
+    if (typeof m !== 'object' || m === null || !isRecord(m.headers ?? {})) return m;
     const headers: Record<string, string> = { ...m.headers };
     propagation.inject(sent, headers);
     return { ...m, headers };
@@ -89,6 +93,10 @@ export function traceHandler<R>(
     parent,
   );
   return ended(span, () => context.with(trace.setSpan(parent, span), handle));
+}
+
+function isRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 async function ended<R>(span: Span, work: () => Promise<R>): Promise<R> {
