@@ -7,6 +7,8 @@ import { MailroomModule, type MailroomOptions } from '@mailroom/core';
 import { dataSourceOptions, DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './database/data-source-options';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { HealthController } from './health/health.controller';
+import { MetricsModule } from './metrics/metrics.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { ErrorFilter } from './http/error.filter';
 import { ShutdownSignal } from './http/shutdown.signal';
 import { DeliveriesController } from './queues/deliveries.controller';
@@ -52,6 +54,8 @@ export function createAppModule(options: AppModuleOptions): DynamicModule {
         useFactory: (dataSource: DataSource) => ({ releaseLeasesOnClose: false, ...options.mailroom, dataSource }),
       }),
       TerminusModule,
+      MetricsModule,
+      DashboardModule,
     ],
     controllers: [
       QueuesController,

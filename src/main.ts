@@ -3,9 +3,12 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { createBrokerApp } from './app.factory';
 import { loadConfig } from './config';
 import { openBrokerDatabase, type BrokerDatabase } from './database/broker-database';
+import { brokerLogger } from './logging/broker.logger';
 import { exitOnSignal } from './shutdown';
 
 async function bootstrap(): Promise<void> {
+  const logs = brokerLogger();
+  Logger.overrideLogger(logs);
   const logger = new Logger('Broker');
   const config = loadConfig();
   let database: BrokerDatabase | undefined;
@@ -18,7 +21,7 @@ async function bootstrap(): Promise<void> {
   });
   database = await openBrokerDatabase(config);
   try {
-    app = await createBrokerApp({ ...config, databaseUrl: database.url });
+    app = await createBrokerApp({ ...config, databaseUrl: database.url, nest: { logger: logs }, requestLog: logs });
     await app.listen(config.port);
   } catch (error) {
     await app?.close().catch(() => undefined);

@@ -5,7 +5,11 @@ type Next = (error?: unknown) => void;
 type Handler = (request: IncomingMessage, response: ServerResponse, next: Next) => void;
 
 // body-parser (the parser Nest's Express adapter uses) has no bundled types.
-const { json } = require('body-parser') as { json(options: { limit: number; type: () => boolean }): Handler };
+const { json, urlencoded } = require('body-parser') as {
+  json(options: { limit: number; type: () => boolean }): Handler;
+  urlencoded(options: { extended: false; limit: string }): Handler;
+};
+export { urlencoded };
 
 /**
  * Room around the messages themselves in a request: a batch's JSON envelope, field

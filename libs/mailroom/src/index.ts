@@ -98,7 +98,8 @@ export type {
 } from './workflow/workflow.admin';
 export type { WorkflowStatus } from './workflow/workflow.entity';
 export type { PersistedActor } from './actor/actor.entity';
-export { mermaid } from './workflow/workflow.diagram';
+export { activeIds, mermaid } from './workflow/workflow.diagram';
+export type { StateTree } from './workflow/workflow.diagram';
 export { WorkflowInstanceNotFoundError, WorkflowNotFoundError } from './workflow/workflow.errors';
 
 // Testing: drive workflows in tests, firing due timers without waiting.
@@ -113,3 +114,10 @@ export { MailroomContext, TRANSPORT_HEADERS } from './transport/mailroom.context
 export { RequestTimeoutError } from './transport/transport.errors';
 export type { MailroomTransportEvents, MailroomStatus } from './transport/transport.events';
 export { destinationOf } from './transport/transport.pattern';
+
+// Observability: Prometheus metrics (mount MailroomMetrics as a provider); traces follow
+// messages through their headers with whatever OpenTelemetry SDK the application registers.
+export { MailroomMetrics, MAILROOM_METRICS_OPTIONS } from './observability/mailroom.metrics';
+export type { MailroomMetricsOptions } from './observability/mailroom.metrics';
+export { observe } from './observability/instruments';
+export type { MailroomObserver } from './observability/instruments';

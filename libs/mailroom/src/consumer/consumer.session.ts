@@ -5,6 +5,7 @@ import type { LeaseService } from '../lease/lease.service';
 import type { ReceivedMessage } from '../message/message';
 import type { QueueRef } from '../queue/queue.service';
 import { LeaseLostError } from '../errors/mailroom.errors';
+import { record, secondsSince } from '../observability/instruments';
 import { ACK_AND_CLAIM_OWN_SQL, ACK_AND_CLAIM_SQL, CLAIM_OWN_SQL, CLAIM_SQL, TAKE_SQL } from './claim.sql';
 import { encodeReceipt, receiptArrays, type Receipt } from './receipt';
 import { staleReceipts } from './settlement';
@@ -94,7 +95,10 @@ export class ConsumerSession {
         // The claim saw the queue as it was before its acks: a grouped message whose
         // predecessor it just acked is deliverable now, and no notification will say so.
         if (acks.length > 0) continue;
-        await watch.wait(Math.min(remaining, this.pollIntervalMs), options.signal);
+        record('waiting', this.queue.name, 1);
+        await watch
+          .wait(Math.min(remaining, this.pollIntervalMs), options.signal)
+          .finally(() => record('waiting', this.queue.name, -1));
         wokenAt = this.claimsStarted;
         // A caller that gave up while we waited must not be handed messages nobody will receive.
         if (options.signal?.aborted) return [];
@@ -140,7 +144,14 @@ export class ConsumerSession {
 
   private async claimOnce(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
     const started = this.claimsStarted++;
+    const clock = performance.now();
     const messages = await this.claimInLease(options, acks);
+    record(
+      'claimed',
+      this.queue.name,
+      messages.map((m) => m.deliveryCount),
+      secondsSince(clock),
+    );
     if (messages.length === 0) this.lastEmptyClaim = Math.max(this.lastEmptyClaim, started);
     return messages;
   }

@@ -3,6 +3,8 @@ import type { MailroomClient } from '../client/mailroom.client';
 import type { EntityManager } from 'typeorm';
 import { LeaseLostError, NonRetryableError } from '../errors/mailroom.errors';
 import { recordAllInInbox, recordInInbox } from '../inbox/inbox';
+import { record, secondsSince } from '../observability/instruments';
+import { traceHandler } from '../observability/tracing';
 import type { ReceivedMessage } from '../message/message';
 import type { AckBatcher } from './ack.batcher';
 import { reportFailure } from './handler.events';
@@ -37,11 +39,18 @@ export class HandlerRunner {
   ) {}
 
   handle(message: ReceivedMessage): Promise<void> {
-    const run = this.spec.exactlyOnce ? this.runExactlyOnce(message) : this.runAtLeastOnce(message);
-    return run.catch(async (error) => {
-      await this.fail(message, error);
-      await reportFailure(this.client, this.logger, this.queue, this.spec, message, error);
-    });
+    const started = performance.now();
+    const run = traceHandler(this.queue, message, () =>
+      this.spec.exactlyOnce ? this.runExactlyOnce(message) : this.runAtLeastOnce(message),
+    );
+    return run.then(
+      () => record('handled', this.queue, 'ack', secondsSince(started)),
+      async (error) => {
+        record('handled', this.queue, 'error', secondsSince(started));
+        await this.fail(message, error);
+        await reportFailure(this.client, this.logger, this.queue, this.spec, message, error);
+      },
+    );
   }
 
   /** At-least-once (ack after the handler resolves) or at-most-once (already taken: nothing to settle). */

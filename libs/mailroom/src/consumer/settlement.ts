@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { query, type TransactionOptions } from '../database/transaction';
+import { record } from '../observability/instruments';
 import { assertInteger, assertText } from '../errors/validate';
 import { InvalidRequestError, LeaseLostError } from '../errors/mailroom.errors';
 import { isDeadLetterReason, type DeadLetterReason } from '../dead-letter/dead-letter.service';
@@ -39,6 +40,7 @@ export class Settlement {
   async ack(queue: string, receipts: unknown, options: SettleOptions = {}): Promise<{ acked: number }> {
     const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
     const rows = await this.run(queueId, decoded, ACK_SQL, [], options.manager);
+    record('acked', queue, rows.length);
     return { acked: rows.length };
   }
 
@@ -60,6 +62,7 @@ export class Settlement {
     if (!isDeadLetterReason(buried)) throw new InvalidRequestError('deadLetterReason', 'is not a dead-letter reason');
     const params = [delayMs, reason, deadLetter, stack, buried];
     const rows = await this.run(queueId, decoded, NACK_SQL, params, options.manager);
+    record('nacked', queue, rows.length, deadLetter);
     return { nacked: rows.length };
   }
 

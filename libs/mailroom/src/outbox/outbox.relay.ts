@@ -4,6 +4,7 @@ import type { Wakeups } from '../consumer/wakeups';
 import { retryDelay } from '../consumer/retry.policy';
 import { asSingleton } from '../database/singleton';
 import { query } from '../database/transaction';
+import { record } from '../observability/instruments';
 import { deliveryFor, type Deliver } from './outbox.destination';
 import type { ResolvedOutboxOptions } from './outbox.options';
 import { bucketOf } from './outbox';
@@ -99,6 +100,7 @@ export class OutboxRelay {
         await this.deliverWithin(row);
         await query(tx, OUTBOX_DELIVERED_SQL, [row.id]);
       } catch (error) {
+        record('relayFailed', this.destination);
         const reason = String((error as Error)?.message ?? error).slice(0, 4_000);
         if (row.attempts + 1 >= this.options.maxAttempts) {
           await query(tx, OUTBOX_DEAD_LETTER_SQL, [row.id, reason]);

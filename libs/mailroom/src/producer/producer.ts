@@ -19,6 +19,8 @@ import type { QueueService } from '../queue/queue.service';
 import { GroupCommit } from './group-commit';
 import { findAcks } from './idempotent.producer';
 import { DUPLICATES_SQL, SEND_ONE_SQL, SEND_SQL } from './send.sql';
+import { record, secondsSince } from '../observability/instruments';
+import { traceSend } from '../observability/tracing';
 
 /** An idempotent producer's stamp on a send: the batch's messages take sequence, sequence + 1, … */
 export interface ProducerStamp {
@@ -45,7 +47,7 @@ export class Producer {
   ) {}
 
   async send(queue: string, message: OutgoingMessage, options: SendOptions = {}): Promise<SendResult> {
-    const [result] = await this.store(queue, [message], options, () => '');
+    const [result] = await traceSend(queue, [message], (traced) => this.store(queue, traced, options, () => ''));
     return result;
   }
 
@@ -54,7 +56,7 @@ export class Producer {
     if (!Array.isArray(messages) || messages.length === 0) {
       throw new InvalidRequestError('messages', 'must be a non-empty array');
     }
-    return this.store(queue, messages, options, (i) => `messages[${i}].`);
+    return traceSend(queue, messages, (traced) => this.store(queue, traced, options, (i) => `messages[${i}].`));
   }
 
   /** `fieldOf(i)` prefixes the field names in errors about message i. */
@@ -90,6 +92,7 @@ export class Producer {
     const { unique, firstOf } = dedupeWithinBatch(encoded);
     const sequenceOf = (m: EncodedMessage) => stamp && stamp.sequence + firstOf.get(m.id)!;
     const [sql, params] = statementFor(queue, unique, encoded.length, stamp, sequenceOf);
+    const started = performance.now();
     const rows = await query<{ queue_id: number; acked: string | null; seqs: string }>(
       manager ?? this.dataSource.manager,
       sql,
@@ -101,6 +104,7 @@ export class Producer {
     }
     const stored = new Map<string, number>();
     rows[0].seqs.split(',').forEach((seq, k) => seq && stored.set(unique[k].id, Number(seq)));
+    record('sent', queue, stored.size, secondsSince(started));
     const resent = stamp ? unique.filter((m) => sequenceOf(m)! <= Number(rows[0].acked)) : [];
     const acks = await findAcks(manager ?? this.dataSource.manager, stamp, resent.map(sequenceOf) as number[]);
     const duplicates = await this.findDuplicates(rows[0].queue_id, unique, stored, manager);

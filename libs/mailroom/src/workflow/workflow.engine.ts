@@ -5,6 +5,7 @@ import { persist, restore, stateText } from '../actor/actor.snapshot';
 import type { PersistedActor } from '../actor/actor.entity';
 import type { MailroomClient } from '../client/mailroom.client';
 import { query } from '../database/transaction';
+import { record } from '../observability/instruments';
 import type { WorkflowDefinition } from './workflow.definition';
 import { WorkflowInstanceEntity, type ParentRef } from './workflow.entity';
 import { WorkflowInstanceNotFoundError } from './workflow.errors';
@@ -117,6 +118,7 @@ export class WorkflowEngine {
     const kind = this.kindOf(definition);
     if (!this.actors.accepts(kind, row, current, event)) return ignore(`not accepted in ${row.state}`);
     await this.actors.transitionLocked(kind, tx, row, current, event);
+    record('transitioned', row.workflow);
     await this.answerParent(tx, row);
     return this.record(tx, definition, row, 'applied', event, messageId);
   }
