@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseLostError, type MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, startNodes, type TestDatabase } from '../support/database';
-import { sleep } from '../support/wait';
+// Not part of the public API: the advisory lock key the reaper takes.
+import { CHORE_LOCKS } from '../../libs/mailroom/src/database/singleton';
+import { sleep, until } from '../support/wait';
 
 let db: TestDatabase;
 let client: MailroomClient;
@@ -22,6 +24,14 @@ const attempts = async (queue: string) =>
       [queue],
     )
   )[0];
+
+const attemptsOf = async (queue: string): Promise<number[]> =>
+  (
+    await db.dataSource.query(
+      `SELECT m.attempts FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id WHERE q.name = $1 ORDER BY m.seq`,
+      [queue],
+    )
+  ).map((r: { attempts: number }) => r.attempts);
 
 describe('leases', () => {
   it('redelivers after lease expiry with deliveryCount 2, and the old receipt is refused', async () => {
@@ -147,19 +157,25 @@ describe('leases', () => {
     expect((await client.getQueue('poison')).stats).toMatchObject({ available: 0, exhausted: 1 });
   });
 
-  it('reaps on one node at a time', async () => {
+  it('reaps on one node at a time: not while another node holds the reaper lock, then exactly once', async () => {
     const nodes = await startNodes(db, 3);
     await client.createQueue('reaped');
     await client.sendBatch('reaped', [{ body: 1 }, { body: 2 }]);
-    await client.receive('reaped', { consumer: 'dies', leaseMs: 100, max: 2 });
-    await sleep(150);
+    // Another node mid-pass: it holds the reaper's lock until this transaction ends.
+    const holder = (await db.newDataSource()).createQueryRunner();
+    await holder.startTransaction();
+    await holder.query('SELECT pg_advisory_xact_lock($1)', [CHORE_LOCKS.leaseReaper]);
+    const [m] = await client.receive('reaped', { consumer: 'dies', leaseMs: 100, max: 2 });
+    await until(async () => Date.now() > m.leaseExpiresAt!.getTime() + 50);
+    expect(await Promise.all(nodes.map((n) => n.leases.reap()))).toEqual([0, 0, 0]);
+    expect(await attemptsOf('reaped')).toEqual([0, 0]);
+    await holder.commitTransaction();
+    await holder.release();
     const counts = await Promise.all(nodes.map((n) => n.leases.reap()));
+    // The nodes' own timers may have reaped first; whoever did, the lease was returned once.
     expect(counts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1);
-    await sleep(300);
-    const rows = await db.dataSource.query(
-      `SELECT m.attempts FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id WHERE q.name = 'reaped'`,
-    );
-    expect(rows.map((r: { attempts: number }) => r.attempts)).toEqual([1, 1]);
+    await until(async () => (await attemptsOf('reaped')).every((n) => n === 1));
+    expect(await attemptsOf('reaped')).toEqual([1, 1]);
     await Promise.all(nodes.map((n) => n.close()));
   });
   it("renews a session's lease on a claim that takes messages, and on an empty one only past half its time", async () => {
