@@ -26,9 +26,10 @@ afterAll(async () => {
 /** One run of the chore on `node`: recorded, and slow enough that runs without the lock overlap. */
 const run = (node: number) =>
   asSingleton(nodes[node], CHORE_LOCKS.janitor, async (tx) => {
-    const [{ id }] = await tx.query(`INSERT INTO chore_run (node, started) VALUES ($1, clock_timestamp()) RETURNING id`, [
-      node,
-    ]);
+    const [{ id }] = await tx.query(
+      `INSERT INTO chore_run (node, started) VALUES ($1, clock_timestamp()) RETURNING id`,
+      [node],
+    );
     await tx.query(`SELECT pg_sleep(0.05)`);
     await tx.query(`UPDATE chore_run SET ended = clock_timestamp() WHERE id = $1`, [id]);
   });
