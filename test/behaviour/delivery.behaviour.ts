@@ -237,18 +237,6 @@ export function describeDelivery(name: string, makeAdapter: () => Promise<Delive
       expect(await front.stats(queue)).toMatchObject({ available: 0, inFlight: 0 });
     });
 
-    it("delivers a group's next message in the call that acks its predecessor", async () => {
-      const queue = await queueWith('grouped-ack', [], { ordering: 'grouped' });
-      await front.sendBatch(queue, [
-        { body: 'a1', groupKey: 'a' },
-        { body: 'a2', groupKey: 'a' },
-      ]);
-      const [a1] = await front.receive(queue, { consumer: 'w' });
-      expect(await front.receive(queue, { consumer: 'w' })).toEqual([]);
-      const [a2] = await front.receive(queue, { consumer: 'w', waitMs: 5_000, ack: [a1.receipt] });
-      expect(a2.body).toBe('a2');
-    });
-
     it('holds a group back while its earlier message waits for a retry', async () => {
       const queue = await queueWith('grouped-retry', [], { ordering: 'grouped' });
       await front.sendBatch(queue, [
