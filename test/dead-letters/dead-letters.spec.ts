@@ -9,7 +9,7 @@ import {
 } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
-import { sleep, eventually } from '../support/wait';
+import { eventually, until } from '../support/wait';
 
 let db: TestDatabase;
 let client: MailroomClient;
@@ -89,7 +89,7 @@ describe('dead-lettering', () => {
     await client.createQueue('drop-ttl', { messageTtlMs: 100 });
     await client.send('dl-ttl', 'stale', { ttlMs: 100 });
     await client.send('drop-ttl', 'stale too');
-    await sleep(150);
+    await until(async () => (await client.getQueue('drop-ttl')).stats.available === 0);
     expect(await client.receive('dl-ttl')).toEqual([]);
     const [dead] = await eventually(
       () => deadLetters('dl-ttl'),
