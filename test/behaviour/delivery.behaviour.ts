@@ -1,73 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DataSource } from 'typeorm';
-import { until } from '../support/wait';
+import { sleep, until } from '../support/wait';
+import { StaleReceipts, type Delivery, type DeliveryAdapter, type Features } from './adapter';
 
-/**
- * The delivery behaviour every way into Mailroom shares (DESIGN.md, Delivery and Lease),
- * written once and run against each front through an adapter, as Watermill's
- * `TestPubSub(t, Features{...})` runs one suite against every Pub/Sub.
- */
-export interface Delivery<T = unknown> {
-  id: string;
-  sequence: number;
-  body: T;
-  groupKey: string | null;
-  deliveryCount: number;
-  receipt: string;
-  leaseExpiresAt: Date;
-}
-
-export interface ReceiveOptions {
-  consumer?: string;
-  max?: number;
-  waitMs?: number;
-  leaseMs?: number;
-  ack?: string[];
-}
-
-export interface NackOptions {
-  delayMs?: number;
-  reason?: string;
-  deadLetter?: boolean;
-}
-
-export interface Stats {
-  available: number;
-  inFlight: number;
-  delayed: number;
-  exhausted: number;
-}
-
-/** What a settlement naming receipts that no longer hold a lease fails with, on every front. */
-export class StaleReceipts extends Error {
-  constructor(readonly receipts: string[]) {
-    super(`stale receipts: ${receipts.join(', ')}`);
-  }
-}
-
-/** One front (the library client, the REST broker…) as the suite drives it. */
-export interface DeliveryAdapter {
-  /** The front's database, for what only the rows show (attempts, lease rows). */
-  db: DataSource;
-  createQueue(name: string, options?: object): Promise<void>;
-  sendBatch(queue: string, messages: { body: unknown; groupKey?: string }[]): Promise<void>;
-  receive<T = unknown>(queue: string, options?: ReceiveOptions): Promise<Delivery<T>[]>;
-  /** Each of these rejects with `StaleReceipts` when a receipt lost its lease. */
-  ack(queue: string, receipts: string[]): Promise<number>;
-  nack(queue: string, receipts: string[], options?: NackOptions): Promise<number>;
-  extend(queue: string, receipts: string[], leaseMs: number): Promise<Date>;
-  /** Gives a consumer's deliveries back at once (only where `features.release`). */
-  release?(queue: string, consumer: string): Promise<void>;
-  stats(queue: string): Promise<Stats>;
-  close(): Promise<void>;
-}
-
-/** What a front offers beyond the common core; a scenario that needs more runs only where it is declared. */
-export interface Features {
-  /** The front can end a consumer's leases on request (`release`). */
-  release?: boolean;
-}
-
+/** The receipts a settlement was refused for: it must fail with `StaleReceipts`. */
 const staleOf = async (settling: Promise<unknown>): Promise<string[]> => {
   const error = await settling.then(
     () => null,
@@ -77,6 +12,11 @@ const staleOf = async (settling: Promise<unknown>): Promise<string[]> => {
   return (error as StaleReceipts).receipts;
 };
 
+/**
+ * The delivery behaviour every way into Mailroom shares (DESIGN.md, Delivery and Lease),
+ * written once and run against each front through an adapter, as Watermill's
+ * `TestPubSub(t, Features{...})` runs one suite against every Pub/Sub.
+ */
 export function describeDelivery(name: string, makeAdapter: () => Promise<DeliveryAdapter>, features: Features = {}) {
   let front: DeliveryAdapter;
   let counter = 0;
@@ -279,6 +219,7 @@ export function describeDelivery(name: string, makeAdapter: () => Promise<Delive
     it('long-polls: a message sent while a receive waits is returned by that receive', async () => {
       const queue = await queueWith('long-poll');
       const polling = front.receive(queue, { waitMs: 15_000 });
+      await sleep(300); // lets the receive make its first, empty claim, so the send lands during the wait; passes either way
       await front.sendBatch(queue, [{ body: 'wake' }]);
       expect((await polling).map((m) => m.body)).toEqual(['wake']);
     });

@@ -1,6 +1,7 @@
 import { LeaseLostError, type MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient } from '../support/database';
-import { describeDelivery, StaleReceipts, type DeliveryAdapter } from './delivery.behaviour';
+import { StaleReceipts, type DeliveryAdapter } from './adapter';
+import { describeDelivery } from './delivery.behaviour';
 
 /** A lease-lost refusal, in the suite's terms; anything else is left as it was. */
 async function settled<T>(operation: Promise<T>): Promise<T> {

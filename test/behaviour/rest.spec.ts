@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { startBroker, statsOf } from '../rest/broker';
-import { describeDelivery, StaleReceipts, type Delivery, type DeliveryAdapter } from './delivery.behaviour';
+import { StaleReceipts, type Delivery, type DeliveryAdapter } from './adapter';
+import { describeDelivery } from './delivery.behaviour';
 
 /**
  * The REST broker as the suite drives it: every call checks the wire format (status, the
