@@ -9,7 +9,7 @@ import {
 } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
-import { sleep, eventually } from '../support/wait';
+import { eventually, until } from '../support/wait';
 
 let db: TestDatabase;
 let client: MailroomClient;
@@ -89,7 +89,7 @@ describe('dead-lettering', () => {
     await client.createQueue('drop-ttl', { messageTtlMs: 100 });
     await client.send('dl-ttl', 'stale', { ttlMs: 100 });
     await client.send('drop-ttl', 'stale too');
-    await sleep(150);
+    await until(async () => (await client.getQueue('drop-ttl')).stats.available === 0);
     expect(await client.receive('dl-ttl')).toEqual([]);
     const [dead] = await eventually(
       () => deadLetters('dl-ttl'),
@@ -130,8 +130,7 @@ describe('grouped ordering and poison', () => {
       { body: 'b2', groupKey: 'b' },
     ]);
     const handled: string[] = [];
-    const deadline = Date.now() + 10_000;
-    while (!handled.includes('a-next') && Date.now() < deadline) {
+    await until(async () => {
       const batch = await client.receive<string>('dl-groups', { max: 10, waitMs: 500 });
       for (const m of batch) {
         if (m.body === 'a-poison') await client.nack('dl-groups', [m.receipt]);
@@ -140,7 +139,8 @@ describe('grouped ordering and poison', () => {
           await client.ack('dl-groups', [m.receipt]);
         }
       }
-    }
+      return handled.includes('a-next');
+    });
     // Group b ran to the end while a's poison was still retrying; a's next came only after.
     expect(handled).toEqual(['b1', 'b2', 'a-next']);
     expect((await deadLetters('dl-groups')).map((d) => d.body)).toEqual(['a-poison']);

@@ -18,6 +18,12 @@ afterAll(async () => {
 const ledger = (): Promise<{ message_id: string; note: string }[]> =>
   db.dataSource.query(`SELECT message_id, note FROM ledger ORDER BY note`);
 
+/** Nothing available, in flight or delayed: every delivery was settled, so no handler call is still to come. */
+async function settled(client: MailroomClient, queue: string): Promise<boolean> {
+  const { stats } = await client.getQueue(queue);
+  return stats.available + stats.inFlight + stats.delayed === 0;
+}
+
 describe('exactly-once handlers', () => {
   it('commits the handler’s writes, its sends and the ack together; a failure undoes all of them', async () => {
     let calls = 0;
@@ -38,7 +44,8 @@ describe('exactly-once handlers', () => {
     await client.createQueue('eo-receipts');
     const { id } = await client.send('eo-orders', { n: 1 });
     await until(async () => (await ledger()).length === 1);
-    await sleep(200);
+    // Settled: acked, nothing left to deliver, so no further call can come.
+    await until(async () => settled(client, 'eo-orders'));
     expect(calls).toBe(2);
     expect(await ledger()).toEqual([{ message_id: id, note: 'charge 1' }]);
     expect((await client.getQueue('eo-receipts')).stats.available).toBe(1);
@@ -62,8 +69,7 @@ describe('exactly-once handlers', () => {
     await client.send('eo-dupes', 'first', { id });
     await until(async () => calls === 1);
     await client.send('eo-dupes', 'again, outside the dedup window', { id });
-    await until(async () => (await client.getQueue('eo-dupes')).stats.available === 0);
-    await sleep(200);
+    await until(async () => settled(client, 'eo-dupes'));
     expect(calls).toBe(1);
     expect((await ledger()).filter((r) => r.note === 'once')).toHaveLength(1);
     await app.close();
@@ -83,7 +89,7 @@ describe('exactly-once handlers', () => {
     const app = await startNestApp(db.url, [Picky]);
     await app.get(MailroomClient).send('eo-nack', 'x');
     await until(async () => calls === 2);
-    await sleep(200);
+    await until(async () => settled(app.get(MailroomClient), 'eo-nack'));
     expect((await ledger()).filter((r) => r.note.startsWith('picky')).map((r) => r.note)).toEqual(['picky 2']);
     await app.close();
   });
@@ -138,7 +144,9 @@ describe('inbox clean-up', () => {
          ('c', 'outside', now() - interval '1 hour' - interval '1 minute')`,
     );
     const client = await startClient(db.dataSource, { inboxRetentionMs: hour, janitorIntervalMs: 100 });
-    await sleep(400);
+    await until(
+      async () => (await db.dataSource.query(`SELECT 1 FROM mailroom_inbox WHERE message_id = 'outside'`)).length === 0,
+    );
     await client.close();
     const rows: { message_id: string }[] = await db.dataSource.query(
       `SELECT message_id FROM mailroom_inbox WHERE consumer = 'c' ORDER BY message_id`,
@@ -156,7 +164,7 @@ describe('inbox clean-up', () => {
         prefetch: 10,
       })
       async handle() {
-        await sleep(10);
+        await sleep(10); // the handler's work, so that batches overlap
       }
     }
     const app = await startNestApp(db.url, [Slow]);
@@ -170,7 +178,7 @@ describe('inbox clean-up', () => {
       const { stats } = await client.getQueue('eo-prefetch');
       peak = Math.max(peak, stats.inFlight);
       if (stats.available + stats.inFlight === 0) break;
-      await sleep(5);
+      await sleep(5); // the sampling interval of the peak, not synchronisation
     }
     expect(peak).toBeGreaterThan(5);
     expect(peak).toBeLessThanOrEqual(10);

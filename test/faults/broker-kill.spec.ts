@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { compiledBroker, startProcess, type RunningProcess } from '../support/processes';
-import { sleep } from '../support/wait';
+import { sleep, until } from '../support/wait';
 
 /**
  * Issue: killing the broker process (SIGKILL) mid-stream and starting it again loses no
@@ -14,6 +14,8 @@ let db: TestDatabase;
 let broker: RunningProcess;
 let url: string;
 let port: number;
+/** The producer sends at least this many messages (the test asserts more than 100 acknowledged). */
+const SENDS = 120;
 
 const idOf = (n: number) => {
   const hex = createHash('sha1').update(`broker-kill/${n}`).digest('hex');
@@ -69,7 +71,7 @@ describe('broker killed mid-stream', () => {
             break;
           }
           failures += 1;
-          await sleep(50);
+          await sleep(50); // a client's back-off before it retries, not synchronisation
         }
       }
     })();
@@ -78,7 +80,7 @@ describe('broker killed mid-stream', () => {
       while (consuming) {
         const reply = await call('/v1/queues/orders/receive', { max: 20, waitMs: 500 }).catch(() => null);
         if (reply?.status !== 200) {
-          await sleep(50);
+          await sleep(50); // a client's back-off before it retries, not synchronisation
           continue;
         }
         const { messages } = reply.body as { messages: { id: string; receipt: string }[] };
@@ -90,17 +92,18 @@ describe('broker killed mid-stream', () => {
       }
     })();
 
-    for (let crash = 0; crash < 2; crash += 1) {
-      await sleep(1_500);
+    // Bounded by count, not time: each crash comes after 40 more acknowledged sends, and the
+    // producer stops after 40 more past the last restart, however slow the machine is.
+    for (let crash = 1; crash <= 2; crash += 1) {
+      await until(() => acked.size >= 40 * crash, 60_000);
       await broker.kill('SIGKILL');
-      await sleep(300);
       broker = await startBroker();
     }
-    await sleep(1_000);
+    const afterRestarts = acked.size;
+    await until(() => acked.size >= Math.max(SENDS, afterRestarts + 40), 60_000);
     producing = false;
     await producer;
-    const deadline = Date.now() + 30_000;
-    while ([...acked].some((id) => !received.has(id)) && Date.now() < deadline) await sleep(100);
+    await until(() => [...acked].every((id) => received.has(id)), 30_000).catch(() => undefined); // `lost` names the rest
     consuming = false;
     await consumer;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/database/embedded-postgres';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
-import { sleep } from '../support/wait';
+import { sleep, until } from '../support/wait';
 
 // A Postgres of this file's own, so crashing it disturbs no other test file.
 let dir: string;
@@ -50,18 +50,18 @@ describe('Postgres crash under load', () => {
             break;
           } catch {
             failures += 1;
-            await sleep(50);
+            await sleep(50); // a client's back-off before it retries, not synchronisation
           }
         }
       }
     };
     const producers = [producer(), producer(), producer()];
-    await sleep(500);
+    await until(() => acked.size >= 20);
     const before = acked.size;
     crashPostgres();
-    await sleep(500);
+    await until(() => failures > 0);
     server = await startEmbeddedPostgres({ dataDir: dir, port: server.port });
-    await sleep(1_000);
+    await until(() => acked.size >= before + 20, 30_000);
     stop = true;
     await Promise.all(producers);
 
@@ -78,7 +78,7 @@ describe('Postgres crash under load', () => {
     // The node recovers fully: its LISTEN connection is back and wakes a waiting consumer.
     await client.purgeQueue('durable');
     const receiving = client.receive('durable', { waitMs: 10_000 });
-    await sleep(200);
+    await sleep(200); // lets the receive start waiting, so the send must wake it; it passes either way
     await client.send('durable', 'after the crash');
     expect((await receiving).map((m) => m.body)).toEqual(['after the crash']);
   });

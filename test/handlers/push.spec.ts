@@ -25,7 +25,7 @@ describe('push handlers', () => {
       async handle(body: number) {
         running += 1;
         peak = Math.max(peak, running);
-        await sleep(15);
+        await sleep(15); // the handler's work, so that calls overlap
         seen.push(body);
         running -= 1;
       }
@@ -94,9 +94,10 @@ describe('push handlers', () => {
     const client = app.get(MailroomClient);
     await client.publish('events', 'a', { routingKey: 'user.created' });
     await client.publish('events', 'b', { routingKey: 'order.created' });
-    await until(() => got.length === 1);
-    await sleep(200);
-    expect(got).toEqual(['a@user.created']);
+    // A marker published after b: once it is handled, b would have been delivered before it.
+    await client.publish('events', 'c', { routingKey: 'user.marker' });
+    await until(() => got.length === 2);
+    expect(got).toEqual(['a@user.created', 'c@user.marker']);
     await app.close();
   });
 
@@ -114,7 +115,7 @@ describe('push handlers', () => {
     const client = app.get(MailroomClient);
     await client.send('fragile', 'once');
     await until(() => started.length === 1);
-    await sleep(300);
+    // Off the queue already (no delivery, delayed or in flight, is left to retry): nothing more can come.
     expect(started).toEqual(['once']);
     expect((await client.getQueue('fragile')).stats).toMatchObject({ available: 0, inFlight: 0, delayed: 0 });
     await app.close();
@@ -141,7 +142,7 @@ describe('push handlers', () => {
     await until(() => started.length === 1);
     await until(async () => (await client.getQueue('graceful')).stats.inFlight === 5);
     const closing = app.close();
-    await sleep(100);
+    await sleep(100); // lets close() begin while a call is running: the case under test, not synchronisation
     release();
     await closing;
     const rows = await db.dataSource.query(

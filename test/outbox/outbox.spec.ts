@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { startWebhook } from '../support/webhook';
-import { sleep, until } from '../support/wait';
+import { eventually, until } from '../support/wait';
 
 let db: TestDatabase;
 
@@ -122,13 +122,12 @@ describe('outbox to Nest transports', () => {
     const connection = await connect(rabbit);
     const channel = await connection.createChannel();
     await channel.assertQueue(queue, { durable: false });
-    let message = null;
-    for (let i = 0; i < 100 && !message; i += 1) {
-      message = await channel.get(queue, { noAck: true });
-      if (!message) await sleep(50);
-    }
-    expect(message).toBeTruthy();
-    const msg = message as Exclude<typeof message, false | null>;
+    const got = await eventually(
+      () => channel.get(queue, { noAck: true }),
+      (message) => Boolean(message),
+    );
+    expect(got).toBeTruthy();
+    const msg = got as Exclude<typeof got, false>;
     expect(msg.properties.messageId).toBe(id);
     expect(msg.properties.headers?.['mailroom-message-id']).toBe(id);
     expect(JSON.parse(msg.content.toString())).toMatchObject({ pattern: 'billing.charged', data: { amount: 5 } });

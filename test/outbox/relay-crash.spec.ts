@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { fixture, startProcess } from '../support/processes';
 import { startWebhook } from '../support/webhook';
-import { sleep } from '../support/wait';
+import { sleep, until } from '../support/wait';
 
 let db: TestDatabase;
 
@@ -16,7 +16,7 @@ afterAll(async () => {
 describe('outbox relay killed mid-batch', () => {
   it('delivers every row at least once and each key in order, across SIGKILLs and restarts', async () => {
     const hook = await startWebhook(async () => {
-      await sleep(2);
+      await sleep(2); // the receiver's work, so a kill can land mid-batch
       return 200;
     });
     const writer = await startClient(db.dataSource, {
@@ -35,12 +35,12 @@ describe('outbox relay killed mid-batch', () => {
       const relay = startProcess(fixture('outbox-relay'), { DATABASE_URL: db.url, WEBHOOK_URL: hook.url });
       await relay.waitForLine(/^relaying/);
       const before = hook.received.length;
-      while (hook.received.length < before + 40) await sleep(5);
+      await until(() => hook.received.length >= before + 40);
       await relay.kill('SIGKILL');
       kills += 1;
     }
     const finisher = await startClient(db.dataSource, { outbox: { destinations: { hook: { url: hook.url } } } });
-    while (new Set(hook.received.map((h) => h.id)).size < rows) await sleep(20);
+    await until(() => new Set(hook.received.map((h) => h.id)).size >= rows, 60_000);
     await finisher.close();
     await hook.close();
 

@@ -41,23 +41,6 @@ describe('send and receive', () => {
     ]);
   });
 
-  it('delivers in FIFO order and acks', async () => {
-    await client.createQueue('fifo');
-    for (let i = 0; i < 5; i += 1) await client.send('fifo', { n: i });
-    const got = await client.receive<{ n: number }>('fifo', { max: 10 });
-    expect(got.map((m) => m.body.n)).toEqual([0, 1, 2, 3, 4]);
-    expect(got.map((m) => m.sequence)).toEqual([...got.map((m) => m.sequence)].sort((a, b) => a - b));
-    expect(got.every((m) => m.deliveryCount === 1)).toBe(true);
-    expect(await stats('fifo')).toMatchObject({ available: 0, inFlight: 5, delayed: 0, exhausted: 0 });
-    expect(
-      await client.ack(
-        'fifo',
-        got.map((m) => m.receipt),
-      ),
-    ).toEqual({ acked: 5 });
-    expect(await stats('fifo')).toMatchObject({ available: 0, inFlight: 0, delayed: 0, exhausted: 0 });
-  });
-
   it('keeps a batch in order and carries headers and group keys', async () => {
     await client.createQueue('batch');
     const sent = await client.sendBatch('batch', [

@@ -20,50 +20,63 @@ afterAll(async () => {
   await db?.drop();
 });
 
+const listeners = async (): Promise<number> =>
+  (
+    await db.dataSource.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'mailroom-listen' AND datname = current_database()`,
+    )
+  )[0].n;
+
+/**
+ * Lets a receive just started make its first, empty claim, so that only a wake-up can
+ * deliver what is sent next (with a 60 s poll, a message sent before that claim would be
+ * found by it and prove nothing). Not synchronisation: the test passes either way.
+ */
+const waiting = () => sleep(300);
+
 describe('long-poll', () => {
+  // The consumer's poll (60 s) outlasts each receive's waitMs (15 s): a receive that returns the
+  // message was woken by a notification, however long the machine took.
   it('wakes on a send from another node, not on a poll', async () => {
-    const started = Date.now();
     const receiving = consumer.receive('waiting', { waitMs: 15_000 });
-    await sleep(300);
+    await waiting();
     await producer.send('waiting', 'wake up');
     const got = await receiving;
     expect(got.map((m) => m.body)).toEqual(['wake up']);
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('wakes when a paused queue resumes', async () => {
     await producer.pauseQueue('waiting');
     await producer.send('waiting', 'held');
-    const started = Date.now();
     const receiving = consumer.receive('waiting', { waitMs: 15_000 });
-    await sleep(300);
+    await waiting();
     await producer.resumeQueue('waiting');
     expect((await receiving).map((m) => m.body)).toEqual(['held']);
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
-  it('returns empty at waitMs, and at once when aborted', async () => {
+  it('returns empty at waitMs, and ends the wait when aborted: a later send stays for the next reader', async () => {
     const started = Date.now();
     expect(await consumer.receive('waiting', { waitMs: 300 })).toEqual([]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    await producer.createQueue('aborting');
     const abort = new AbortController();
-    setTimeout(() => abort.abort(), 100);
-    const aborted = Date.now();
-    expect(await consumer.receive('waiting', { waitMs: 15_000, signal: abort.signal })).toEqual([]);
-    expect(Date.now() - aborted).toBeLessThan(1_000);
+    const aborted = consumer.receive('aborting', { waitMs: 15_000, signal: abort.signal });
+    await waiting();
+    abort.abort();
+    expect(await aborted).toEqual([]);
+    await producer.send('aborting', 'not for the aborted receive');
+    expect((await producer.getQueue('aborting')).stats).toMatchObject({ available: 1, inFlight: 0 });
   });
 
   it('re-listens after its LISTEN connection is killed, and wakes again', async () => {
     await db.dataSource.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mailroom-listen' AND datname = current_database()`,
     );
-    await sleep(500);
-    const started = Date.now();
+    await until(async () => (await listeners()) > 0);
     const receiving = consumer.receive('waiting', { waitMs: 15_000 });
-    await sleep(300);
+    await waiting();
     await producer.send('waiting', 'after reconnect');
     expect((await receiving).map((m) => m.body)).toEqual(['after reconnect']);
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
   it('wakes ten receives on one consumer name with one claim that delivers, and loses no wake-up', async () => {
     await producer.createQueue('herd');
@@ -87,13 +100,12 @@ describe('long-poll', () => {
         }
       }
     });
-    await sleep(300); // every loop waits
+    await waiting(); // every loop waits
     claims = 0;
+    // Each message is taken by one of the waiting loops; the claims counted show how many woke.
     for (let i = 0; i < 5; i += 1) {
-      const sent = Date.now();
       await producer.send('herd', i);
-      await until(() => got.length === i + 1, 2_000);
-      expect(Date.now() - sent).toBeLessThan(1_000); // woken by the notification, not a poll
+      await until(() => got.length === i + 1);
     }
     // Per message: the claim that delivers it, one that finds the queue empty, and the
     // receiving loop's next receive; without coalescing, each of the ten woken receives claims.
