@@ -12,7 +12,8 @@ const UNLISTED: Rule = { action: 'admin' };
 /**
  * Authorisation for every route (a global guard): the key authenticate() admitted must hold
  * the scope POLICY names for this route and its resource. Routes outside /v1 (health, docs,
- * metrics, dashboard) need only a key. Management and admin requests go to the audit trail.
+ * metrics, dashboard) need only a key. Management and admin requests that succeed go to the
+ * audit trail.
  */
 @Injectable()
 export class ScopeGuard implements CanActivate {
@@ -33,7 +34,11 @@ export class ScopeGuard implements CanActivate {
     if (!permitted) throw new ForbiddenError(rule.action, resource);
     if ((rule.action === 'manage' || rule.action === 'admin') && request.method !== 'GET') {
       const response = http.getResponse<ServerResponse>();
-      response.once('finish', () => this.audit.record(request.principal, operation, request.path, response.statusCode));
+      // Only what took effect: a refused request (4xx) changes nothing, not even the trail.
+      response.once('finish', () => {
+        if (response.statusCode < 300)
+          this.audit.record(request.principal, operation, request.path, response.statusCode);
+      });
     }
     return true;
   }

@@ -37,6 +37,20 @@ export const MAX_REQUEST_BYTES = 1024 * 1024;
  */
 export async function startBroker(options: Partial<BrokerAppOptions> = {}, serverUrl?: string): Promise<TestBroker> {
   const db = await createTestDatabase(serverUrl);
+  try {
+    const broker = await attachBroker(db, options);
+    return { ...broker, close: () => broker.close().finally(() => db.drop()) };
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+}
+
+/**
+ * Another broker process's app on an existing database (as several brokers share one in
+ * production); close() stops only this app.
+ */
+export async function attachBroker(db: TestDatabase, options: Partial<BrokerAppOptions> = {}): Promise<TestBroker> {
   let app: INestApplication | undefined;
   try {
     app = await createBrokerApp({
@@ -52,7 +66,6 @@ export async function startBroker(options: Partial<BrokerAppOptions> = {}, serve
     await app.listen(0, '127.0.0.1');
   } catch (error) {
     await app?.close();
-    await db.drop();
     throw error;
   }
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -77,10 +90,7 @@ export async function startBroker(options: Partial<BrokerAppOptions> = {}, serve
     db,
     call: (method, path, body, init) => callAs(TEST_ADMIN_KEY, method, path, body, init),
     callAs,
-    async close() {
-      await app.close();
-      await db.drop();
-    },
+    close: () => app.close(),
   };
 }
 
