@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { attachBroker, startBroker, type TestBroker } from '../rest/broker';
 import { TEST_ADMIN_KEY } from '../support/auth';
+import { eventually } from '../support/wait';
 
 /** Every line the broker logs, at every level. */
 class CapturedLogs implements LoggerService {
@@ -85,7 +86,11 @@ describe('API keys', () => {
     const { id, key } = await newKey(['manage:audited-*'], 'ops-bot');
     expect((await broker.callAs(key, 'PUT', '/v1/queues/audited-1', {})).status).toBe(201);
     expect((await broker.callAs(key, 'POST', '/v1/queues/audited-1/purge')).status).toBe(200);
-    const { status, body } = await broker.call('GET', '/v1/audit?limit=2');
+    // Written once each response is sent: wait for the second.
+    const { status, body } = await eventually(
+      () => broker.call('GET', '/v1/audit?limit=2'),
+      (reply) => reply.body.entries?.[0]?.action === 'QueuesController_purge',
+    );
     expect(status).toBe(200);
     expect(body.entries).toEqual([
       expect.objectContaining({
