@@ -19,13 +19,14 @@ async function bootstrap(): Promise<void> {
   database = await openBrokerDatabase(config);
   try {
     app = await createBrokerApp({ ...config, databaseUrl: database.url });
+    // HOST: 127.0.0.1 unless set, so a broker is not reachable from the network by accident.
     await app.listen(config.port, config.host);
   } catch (error) {
     await app?.close().catch(() => undefined);
     await database.stop();
     throw error;
   }
-  logger.log(`Listening on http://${config.host}:${config.port === 0 ? port(app) : config.port} (API /v1, docs /docs)`);
+  logger.log(`Listening on http://localhost:${config.port === 0 ? port(app) : config.port} (API /v1, docs /docs)`);
 }
 
 function port(app: INestApplication): number {
