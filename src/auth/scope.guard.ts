@@ -1,4 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { PATH_METADATA } from '@nestjs/common/constants';
 import type { ServerResponse } from 'node:http';
 import { AuditService } from './audit.service';
 import { ForbiddenError } from './auth.errors';
@@ -11,8 +12,9 @@ const UNLISTED: Rule = { action: 'admin' };
 
 /**
  * Authorisation for every route (a global guard): the key authenticate() admitted must hold
- * the scope POLICY names for this route and its resource. Routes outside /v1 (health, docs,
- * metrics, dashboard) need only a key. Management and admin requests that succeed go to the
+ * the scope POLICY names for this route and its resource. Controllers outside /v1 (health,
+ * metrics, dashboard) need only a key. Which routes are /v1 is read from the controller, not
+ * the request path: Express matches paths case-insensitively, so /V1/... reaches them too. Management and admin requests that succeed go to the
  * audit trail.
  */
 @Injectable()
@@ -22,7 +24,8 @@ export class ScopeGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest & { params: Record<string, string>; method: string }>();
-    if (!request.path.startsWith('/v1/')) return true;
+    const controllerPath = String(Reflect.getMetadata(PATH_METADATA, context.getClass()) ?? '');
+    if (!/^\/?v1(\/|$)/.test(controllerPath)) return true;
     const operation = `${context.getClass().name}_${context.getHandler().name}`;
     const rule = POLICY[operation] ?? UNLISTED;
     const resource = rule.param === undefined ? '*' : request.params[rule.param];

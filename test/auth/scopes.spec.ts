@@ -126,6 +126,12 @@ describe('scopes', () => {
     }
   });
 
+  it('checks scopes however the path is spelt (Express matches routes case-insensitively)', async () => {
+    for (const path of ['/V1/queues/mx-a/purge', '/v1/QUEUES/mx-a/purge', '/v1/queues/mx-a/purge/']) {
+      expect((await broker.callAs(keys['consume:mx-*'], 'POST', path)).status, path).toBe(403);
+    }
+  });
+
   it('refuses a key without the scope with 403 forbidden, naming what it needs', async () => {
     const reply = await broker.callAs(keys['consume:mx-*'], 'POST', '/v1/queues/mx-a/purge');
     expect(reply.status).toBe(403);
