@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { createBrokerApp } from '../src/app.factory';
+import { loadConfig } from '../src/config';
 
 /**
  * The broker app for the REST bench, run as a child process: like src/main.ts, but bound to
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
     databaseUrl,
     migrate: true,
     maxRequestBytes: 64 * 1024 * 1024,
+    // As the broker runs by default: keys (MAILROOM_ADMIN_KEY from the bench) and rate limits.
+    auth: loadConfig().auth,
     nest: { logger: ['error', 'warn'] },
   });
   app.enableShutdownHooks();

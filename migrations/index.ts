@@ -5,6 +5,7 @@ import { ExactlyOnce1732000000003 } from './1732000000003-exactly-once';
 import { LeaseOwnership1732000000004 } from './1732000000004-lease-ownership';
 import { ProducersRoutingTransport1732000000005 } from './1732000000005-producers-routing-transport';
 import { Workflows1732000000007 } from './1732000000007-workflows';
+import { BrokerAuth1732000000008 } from './1732000000008-broker-auth';
 
 /** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
 export const mailroomMigrations = [
@@ -16,3 +17,9 @@ export const mailroomMigrations = [
   ProducersRoutingTransport1732000000005,
   Workflows1732000000007,
 ];
+
+/**
+ * The broker's own tables (API keys, audit, receipt secrets), run by the broker after
+ * `mailroomMigrations`. Not needed by applications that use the library in-process.
+ */
+export const brokerMigrations = [BrokerAuth1732000000008];

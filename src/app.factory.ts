@@ -3,6 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createAppModule, type AppModuleOptions } from './app.module';
 import { MailroomClient } from '@mailroom/core';
+import { authenticate } from './auth/authenticate';
+import { dashboardLogin } from './auth/dashboard-login';
+import { KeysService } from './auth/keys.service';
 import { BATCH_FRAMING_BYTES, jsonBody, urlencoded } from './http/json-body';
 import { setupOpenApi } from './http/openapi';
 import { requestLog } from './logging/request.log';
@@ -16,13 +19,15 @@ export interface BrokerAppOptions extends AppModuleOptions {
   maxRequestBytes?: number;
   /** Logs a line per HTTP request (method, route, status, duration) when given. */
   requestLog?: LoggerService;
+  /** MAILROOM_CORS_ORIGINS: origins browsers may call from; none (CORS closed) when empty or unset. */
+  corsOrigins?: string[];
   /** Passed to NestFactory.create (tests quiet the logger). */
   nest?: Omit<NestApplicationOptions, 'bodyParser'>;
 }
 
 /** The broker app, configured but not listening: main.ts and the e2e tests both start it from here. */
 export async function createBrokerApp(options: BrokerAppOptions): Promise<NestExpressApplication> {
-  const { maxRequestBytes, nest, requestLog: requestLogger, ...module } = options;
+  const { maxRequestBytes, corsOrigins = [], nest, requestLog: requestLogger, ...module } = options;
   const app = await NestFactory.create<NestExpressApplication>(createAppModule(module), {
     ...nest,
     bodyParser: false,
@@ -34,7 +39,15 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<NestEx
     maxRequestBytes === undefined
       ? async () => (await queues.largestMessageBytes()) + BATCH_FRAMING_BYTES
       : async () => maxRequestBytes;
+  // First, so refused requests (401, 415, 429) are logged too.
   if (requestLogger) app.use(requestLog(requestLogger));
+  // Before the key check, so a preflight (which carries no key) is answered by CORS alone.
+  if (corsOrigins.length > 0)
+    app.enableCors({ origin: corsOrigins, allowedHeaders: ['authorization', 'content-type'] });
+  // Before anything reads a body or serves a page: no key, no work.
+  const keys = app.get(KeysService);
+  app.use(authenticate(keys, module.auth));
+  app.use(dashboardLogin(keys));
   // The dashboard's forms post urlencoded; body-parser marks them parsed, so jsonBody passes them by.
   app.use('/dashboard', urlencoded({ extended: false, limit: '16kb' }));
   app.use(jsonBody(limit));

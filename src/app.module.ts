@@ -1,10 +1,17 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { MailroomModule, type MailroomOptions } from '@mailroom/core';
 import { dataSourceOptions, DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './database/data-source-options';
+import { AuditService } from './auth/audit.service';
+import { AUTH_OPTIONS, type AuthOptions } from './auth/auth.options';
+import { KeyStore } from './auth/key-store';
+import { KeysController } from './auth/keys.controller';
+import { KeysService } from './auth/keys.service';
+import { ReceiptSigner } from './auth/receipts';
+import { ScopeGuard } from './auth/scope.guard';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
 import { HealthController } from './health/health.controller';
 import { MetricsModule } from './metrics/metrics.module';
@@ -28,6 +35,8 @@ export interface AppModuleOptions {
   timeouts?: DatabaseTimeouts;
   /** Mailroom's own options (poll and reaper intervals...); tests make them short. */
   mailroom?: Omit<MailroomOptions, 'dataSource'>;
+  /** Who may do what (see AuthOptions). */
+  auth: AuthOptions;
 }
 
 @Module({})
@@ -68,7 +77,17 @@ export function createAppModule(options: AppModuleOptions): DynamicModule {
       ProducersController,
       HealthController,
       WorkflowsController,
+      KeysController,
     ],
-    providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, ShutdownSignal],
+    providers: [
+      { provide: APP_FILTER, useClass: ErrorFilter },
+      { provide: APP_GUARD, useClass: ScopeGuard },
+      { provide: AUTH_OPTIONS, useValue: options.auth },
+      ShutdownSignal,
+      KeyStore,
+      KeysService,
+      AuditService,
+      ReceiptSigner,
+    ],
   };
 }

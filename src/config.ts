@@ -1,10 +1,17 @@
 import { resolve } from 'node:path';
+import { DEFAULT_RATE_LIMIT, type AuthOptions } from './auth/auth.options';
 import { DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './database/data-source-options';
 
 /** The broker's settings, read once from the environment at start. */
 export interface BrokerConfig {
   /** HTTP port (PORT, default 3000; 0 picks a free one). */
   port: number;
+  /** HOST: the interface to listen on; default 127.0.0.1 (this machine only). */
+  host: string;
+  /** MAILROOM_AUTH, MAILROOM_ADMIN_KEY, MAILROOM_RATE_LIMIT (see AuthOptions). */
+  auth: AuthOptions;
+  /** MAILROOM_CORS_ORIGINS: comma-separated origins browsers may call the API from; default none. */
+  corsOrigins: string[];
   /** DATABASE_URL; without it the broker starts an embedded PostgreSQL. */
   databaseUrl: string | undefined;
   /** MAILROOM_DATA_DIR: the embedded PostgreSQL's data folder (absolute). */
@@ -39,6 +46,13 @@ const INT4_MAX = 2_147_483_647;
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
   return {
     port: integer(env, 'PORT', 0, 65_535) ?? 3000,
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    auth: {
+      mode: oneOf(env, 'MAILROOM_AUTH', ['keys', 'none']) ?? 'keys',
+      adminKey: adminKey(env),
+      rateLimit: integer(env, 'MAILROOM_RATE_LIMIT', 0, 1_000_000) ?? DEFAULT_RATE_LIMIT,
+    },
+    corsOrigins: origins(env, 'MAILROOM_CORS_ORIGINS'),
     databaseUrl: postgresUrl(env, 'DATABASE_URL'),
     dataDir: resolve(read(env, 'MAILROOM_DATA_DIR') ?? './.mailroom/pg'),
     pgPort: integer(env, 'MAILROOM_PG_PORT', 1, 65_535),
@@ -73,6 +87,37 @@ function boolean(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   if (value === undefined) return undefined;
   if (value === 'true' || value === 'false') return value === 'true';
   throw new ConfigError(name, 'must be true or false', value);
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T | undefined {
+  const value = read(env, name);
+  if (value === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(name, `must be one of ${allowed.join(', ')}`, value);
+}
+
+/** Never echoed: the message says what is wrong, not the value. */
+function adminKey(env: NodeJS.ProcessEnv): string | undefined {
+  const value = read(env, 'MAILROOM_ADMIN_KEY');
+  if (value !== undefined && (value.length < 32 || /\s/.test(value))) {
+    throw new ConfigError(
+      'MAILROOM_ADMIN_KEY',
+      'must be at least 32 characters without spaces (e.g. openssl rand -hex 32)',
+    );
+  }
+  return value;
+}
+
+function origins(env: NodeJS.ProcessEnv, name: string): string[] {
+  const value = read(env, name);
+  if (value === undefined) return [];
+  const list = value.split(',').map((origin) => origin.trim());
+  for (const origin of list) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      throw new ConfigError(name, 'must be comma-separated origins like https://app.example.com', value);
+    }
+  }
+  return list;
 }
 
 function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {

@@ -22,7 +22,8 @@ async function bootstrap(): Promise<void> {
   database = await openBrokerDatabase(config);
   try {
     app = await createBrokerApp({ ...config, databaseUrl: database.url, nest: { logger: logs }, requestLog: logs });
-    await app.listen(config.port);
+    // HOST: 127.0.0.1 unless set, so a broker is not reachable from the network by accident.
+    await app.listen(config.port, config.host);
   } catch (error) {
     await app?.close().catch(() => undefined);
     await database.stop();

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchBody } from '../lib/body';
@@ -14,6 +15,8 @@ const APP_FACTORY = join(__dirname, '..', '..', 'src', 'app.factory.js');
 const QUEUE = 'bench';
 const WAIT_MS = 1_000;
 const CALL_TIMEOUT_MS = 30_000;
+/** The broker seeds it (MAILROOM_ADMIN_KEY): the bench measures the authenticated path. */
+const KEY = randomBytes(32).toString('hex');
 
 interface Delivery {
   body: BenchBody;
@@ -52,7 +55,10 @@ async function openRest(run: RunInfo): Promise<QueueUnderTest> {
   const call = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> => {
     const response = await fetch(`${broker.url}/v1/queues/${QUEUE}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${KEY}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: signal
         ? AbortSignal.any([signal, AbortSignal.timeout(CALL_TIMEOUT_MS)])
@@ -106,7 +112,7 @@ async function openRest(run: RunInfo): Promise<QueueUnderTest> {
 /** Starts bench/broker.ts and waits for its `LISTENING <port>` line. */
 async function startBroker(databaseUrl: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, [BROKER], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, NO_COLOR: '1' },
+    env: { ...process.env, DATABASE_URL: databaseUrl, MAILROOM_ADMIN_KEY: KEY, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

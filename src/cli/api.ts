@@ -33,7 +33,11 @@ const TIMEOUT_MS = 60_000;
 export class Api {
   private readonly base: URL;
 
-  constructor(url: string) {
+  /** `key`: the API key sent as `Authorization: Bearer` (MAILROOM_KEY or --key). */
+  constructor(
+    url: string,
+    private readonly key?: string,
+  ) {
     const base = URL.canParse(url) ? new URL(url) : null;
     if (!base || (base.protocol !== 'http:' && base.protocol !== 'https:')) {
       throw new UsageError(`MAILROOM_URL must be an http(s) URL such as ${DEFAULT_URL}, not "${url}"`);
@@ -55,6 +59,10 @@ export class Api {
     return this.request<T>('POST', path, body);
   }
 
+  delete(path: string[]): Promise<void> {
+    return this.request<void>('DELETE', path);
+  }
+
   /** `path` is segments, each escaped: a queue name can never reach another route. */
   private async request<T>(
     method: string,
@@ -69,7 +77,10 @@ export class Api {
     try {
       response = await fetch(url, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(this.key === undefined ? {} : { authorization: `Bearer ${this.key}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });

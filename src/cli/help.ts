@@ -38,10 +38,13 @@ Options:
   --status S    Workflow instances of this status: running, done, failed, cancelled
   --state PATH  Workflow instances in this state (a dotted path such as shipping.waiting)
   --tag T       Workflow instances whose state has this tag
+  --scope S     keys create: a scope such as produce:orders-*, consume:*, manage:billing or admin; repeat for more
+  --key KEY     The API key to send (default MAILROOM_KEY)
   --help, -h    Show this help
 
 Environment:
   MAILROOM_URL  The broker's base URL (default ${DEFAULT_URL})
+  MAILROOM_KEY  The API key sent as "Authorization: Bearer" (the broker prints one on first start)
 
 Exit codes:
   ${code(EXIT.ok)}success

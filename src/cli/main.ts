@@ -4,15 +4,16 @@ import { parseArgs, UsageError } from './args';
 import { usageOf, type Command } from './command';
 import { dlqCommands } from './dlq.command';
 import { EXIT, helpText } from './help';
+import { keyCommands } from './keys.command';
 import { Output } from './output';
 import { queueCommands } from './queues.command';
 import { sendCommands } from './send.command';
 import { workflowCommands } from './workflows.command';
 
-const COMMANDS: Command[] = [...queueCommands, ...sendCommands, ...dlqCommands, ...workflowCommands];
+const COMMANDS: Command[] = [...queueCommands, ...sendCommands, ...dlqCommands, ...workflowCommands, ...keyCommands];
 
 /** Accepted anywhere, by every command. */
-const GLOBAL_OPTIONS = { json: 'flag', help: 'flag', h: 'flag' } as const;
+const GLOBAL_OPTIONS = { json: 'flag', help: 'flag', h: 'flag', key: 'value' } as const;
 
 async function main(argv: string[]): Promise<number> {
   // Read before anything can fail, so that even a usage error answers in JSON when asked to.
@@ -27,7 +28,11 @@ async function main(argv: string[]): Promise<number> {
     if (options.positionals.length !== command.args.length) {
       throw new UsageError(`expected: mailroom ${usageOf(command)}`);
     }
-    const api = new Api(process.env.MAILROOM_URL || DEFAULT_URL);
+    // --key is for a one-off; MAILROOM_KEY keeps the key out of the shell history and `ps`.
+    const api = new Api(
+      process.env.MAILROOM_URL || DEFAULT_URL,
+      options.values.get('key') ?? (process.env.MAILROOM_KEY || undefined),
+    );
     await command.run({ args: options.positionals, options, api, out, terminal: process.stderr });
     return EXIT.ok;
   } catch (error) {

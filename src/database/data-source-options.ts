@@ -1,5 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
-import { mailroomEntities, mailroomMigrations } from '@mailroom/core';
+import { brokerMigrations, mailroomEntities, mailroomMigrations } from '@mailroom/core';
 
 /**
  * Bounds on the broker's database work, so a request answers (503) rather than hangs
@@ -34,7 +34,7 @@ export function dataSourceOptions(url: string, migrationsRun: boolean, timeouts?
     type: 'postgres',
     url,
     entities: mailroomEntities,
-    migrations: mailroomMigrations,
+    migrations: [...mailroomMigrations, ...brokerMigrations],
     migrationsRun,
     synchronize: false,
     applicationName: 'mailroom-broker',

@@ -29,7 +29,11 @@ const MEANING: Partial<Record<HttpStatus, string>> = {
     'invalid_request: malformed JSON, an invalid field or queue name, text PostgreSQL cannot store (NUL, an ' +
     'unpaired surrogate) or a body nested too deep; `field` names it; nothing changed',
   [HttpStatus.NOT_FOUND]: 'queue_not_found: no such queue',
-  [HttpStatus.CONFLICT]: 'lease_lost (a stale receipt) or invalid_transition; nothing changed',
+  [HttpStatus.UNAUTHORIZED]: 'unauthorized: no API key (Authorization: Bearer <key>), or an unknown or revoked one',
+  [HttpStatus.FORBIDDEN]: "forbidden: the key's scopes do not allow this action on this name",
+  [HttpStatus.CONFLICT]:
+    'lease_lost (a stale receipt), receipt_invalid (a receipt this broker did not sign) or invalid_transition; ' +
+    'nothing changed',
   [HttpStatus.GONE]: 'queue_deleted: the queue is being deleted',
   [HttpStatus.PAYLOAD_TOO_LARGE]:
     'message_too_large: a message over maxMessageBytes, or a body over the request limit (refused before it is read)',

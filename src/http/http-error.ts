@@ -36,6 +36,13 @@ const STATUS_OF_CODE: Record<string, number> = {
   queue_deleted: HttpStatus.GONE,
   message_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  // The broker's own access control (src/auth).
+  unauthorized: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
+  key_not_found: HttpStatus.NOT_FOUND,
+  receipt_invalid: HttpStatus.CONFLICT,
+  unsupported_media_type: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
 };
 
 /** Every code an error response can carry: the library's, and the broker's own. */

@@ -1,4 +1,5 @@
 import { PayloadTooLargeException } from '@nestjs/common';
+import { UnsupportedMediaTypeError } from '../auth/auth.errors';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 type Next = (error?: unknown) => void;
@@ -21,17 +22,26 @@ export const BATCH_FRAMING_BYTES = 1024 * 1024;
 /**
  * The JSON body parser, with a limit decided per request: `limit()` resolves the current
  * one. A body over it answers 413 before it is read (by its Content-Length) or as soon as
- * it streams past the limit, so no request holds more than that in memory. Every body is
- * parsed as JSON whatever its content-type: a `curl -d` without a JSON header still works,
- * and no body is silently ignored.
+ * it streams past the limit, so no request holds more than that in memory. Only
+ * application/json is accepted (415 otherwise), even with no body: a browser sends
+ * text/plain, form and multipart requests cross-site without asking (CORS "simple
+ * requests"), so refusing those types is what keeps another site's page from sending,
+ * purging or deleting through a visitor's browser.
  */
 export function jsonBody(limit: () => Promise<number>): Handler {
   const parsers = new Map<number, Handler>();
   return (request, response, next) => {
+    // Parsed already: a dashboard form (urlencoded is mounted on /dashboard only, where the
+    // SameSite=Strict cookie, not a header, authenticates, so other sites cannot post).
+    if ((request as { _body?: boolean })._body) return next();
+    const type = request.headers['content-type'];
+    const hasBody =
+      request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
+    // A declared length of 0 with no type is what fetch and curl send for an empty POST.
+    const empty = request.headers['content-length'] === '0';
+    if (type !== undefined ? !isJson(type) : hasBody && !empty) return next(new UnsupportedMediaTypeError(type));
     // Without a body there is nothing to limit (and no need to ask the database).
-    if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) {
-      return next();
-    }
+    if (!hasBody) return next();
     limit().then((bytes) => {
       // body-parser refuses an announced length over the limit too, but only answers once
       // the client has sent it all (it drains the body first): answer at once instead.
@@ -44,6 +54,10 @@ export function jsonBody(limit: () => Promise<number>): Handler {
       parser(request, response, next);
     }, next);
   };
+}
+
+function isJson(contentType: string): boolean {
+  return /^application\/json\s*(;|$)/i.test(contentType);
 }
 
 /** Shaped like body-parser's own error, which the error filter reads the limit from. */

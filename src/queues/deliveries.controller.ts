@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Logger, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MailroomClient, type ReceivedMessage } from '@mailroom/core';
+import { LeaseLostError, MailroomClient, type ReceivedMessage } from '@mailroom/core';
+import { ReceiptSigner } from '../auth/receipts';
 import { ApiErrors } from '../http/api-error';
 import { ClientGone } from '../http/client-gone.decorator';
 import { ShutdownSignal } from '../http/shutdown.signal';
@@ -35,6 +36,7 @@ export class DeliveriesController {
   constructor(
     private readonly mailroom: MailroomClient,
     private readonly shutdown: ShutdownSignal,
+    private readonly receipts: ReceiptSigner,
   ) {}
 
   @Post(':name/receive')
@@ -58,16 +60,22 @@ export class DeliveriesController {
     @ClientGone() clientGone: AbortSignal,
   ): Promise<{ messages: ReceivedMessage[] }> {
     const fields = fieldsOf(body, ['consumer', 'max', 'waitMs', 'leaseMs', 'ack']);
-    const messages = await this.mailroom.receive(name, {
-      consumer: optionalString(fields, 'consumer'),
-      max: optionalInteger(fields, 'max'),
-      waitMs: optionalInteger(fields, 'waitMs'),
-      leaseMs: optionalInteger(fields, 'leaseMs'),
-      ack: optionalStringArray(fields, 'ack'),
-      signal: AbortSignal.any([clientGone, this.shutdown.signal]),
-    });
+    const ack = optionalStringArray(fields, 'ack');
+    const toAck = ack && (await this.receipts.verify(ack, 'ack'));
+    const messages = await this.settling(ack, toAck, () =>
+      this.mailroom.receive(name, {
+        consumer: optionalString(fields, 'consumer'),
+        max: optionalInteger(fields, 'max'),
+        waitMs: optionalInteger(fields, 'waitMs'),
+        leaseMs: optionalInteger(fields, 'leaseMs'),
+        ack: toAck,
+        signal: AbortSignal.any([clientGone, this.shutdown.signal]),
+      }),
+    );
     if (clientGone.aborted && messages.length > 0) await this.giveBack(name, messages);
-    return { messages };
+    return {
+      messages: await Promise.all(messages.map(async (m) => ({ ...m, receipt: await this.receipts.sign(m.receipt) }))),
+    };
   }
 
   @Post(':name/ack')
@@ -76,9 +84,11 @@ export class DeliveriesController {
   @ApiBody({ type: AckRequestDto })
   @ApiOkResponse({ type: AckResultDto })
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT, HttpStatus.GONE)
-  ack(@Param('name') name: string, @Body() body: unknown): Promise<{ acked: number }> {
+  async ack(@Param('name') name: string, @Body() body: unknown): Promise<{ acked: number }> {
     const fields = fieldsOf(body, ['receipts']);
-    return this.mailroom.ack(name, stringArray(fields, 'receipts'));
+    const signed = stringArray(fields, 'receipts');
+    const receipts = await this.receipts.verify(signed, 'receipts');
+    return this.settling(signed, receipts, () => this.mailroom.ack(name, receipts));
   }
 
   @Post(':name/nack')
@@ -89,13 +99,16 @@ export class DeliveriesController {
   @ApiBody({ type: NackRequestDto })
   @ApiOkResponse({ type: NackResultDto })
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT, HttpStatus.GONE)
-  nack(@Param('name') name: string, @Body() body: unknown): Promise<{ nacked: number }> {
+  async nack(@Param('name') name: string, @Body() body: unknown): Promise<{ nacked: number }> {
     const fields = fieldsOf(body, ['receipts', 'delayMs', 'reason', 'deadLetter']);
-    return this.mailroom.nack(name, stringArray(fields, 'receipts'), {
+    const signed = stringArray(fields, 'receipts');
+    const receipts = await this.receipts.verify(signed, 'receipts');
+    const options = {
       delayMs: optionalInteger(fields, 'delayMs'),
       reason: optionalString(fields, 'reason'),
       deadLetter: optionalBoolean(fields, 'deadLetter'),
-    });
+    };
+    return this.settling(signed, receipts, () => this.mailroom.nack(name, receipts, options));
   }
 
   @Post(':name/extend')
@@ -109,9 +122,30 @@ export class DeliveriesController {
   @ApiBody({ type: ExtendRequestDto })
   @ApiOkResponse({ type: ExtendResultDto })
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.CONFLICT, HttpStatus.GONE)
-  extend(@Param('name') name: string, @Body() body: unknown): Promise<{ leaseExpiresAt: Date }> {
+  async extend(@Param('name') name: string, @Body() body: unknown): Promise<{ leaseExpiresAt: Date }> {
     const fields = fieldsOf(body, ['receipts', 'leaseMs']);
-    return this.mailroom.extend(name, stringArray(fields, 'receipts'), integer(fields, 'leaseMs'));
+    const signed = stringArray(fields, 'receipts');
+    const receipts = await this.receipts.verify(signed, 'receipts');
+    const leaseMs = integer(fields, 'leaseMs');
+    return this.settling(signed, receipts, () => this.mailroom.extend(name, receipts, leaseMs));
+  }
+
+  /**
+   * Runs a settle with the library's receipts; a lease_lost error names them as the client
+   * sent them (signed), so it can match them to its own.
+   */
+  private async settling<T>(
+    signed: string[] | undefined,
+    receipts: string[] | undefined,
+    settle: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await settle();
+    } catch (error) {
+      if (!(error instanceof LeaseLostError) || !signed || !receipts) throw error;
+      const asSent = new Map(receipts.map((receipt, i) => [receipt, signed[i]]));
+      throw new LeaseLostError(error.receipts.map((receipt) => asSent.get(receipt) ?? receipt));
+    }
   }
 
   /**

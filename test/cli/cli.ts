@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { TEST_ADMIN_KEY } from '../support/auth';
 
 /** The compiled CLI, as `npm install` links it (npm test builds it first: `pretest`). */
 export const CLI = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
@@ -23,7 +24,7 @@ export function mailroom(url: string, ...args: string[]): Promise<CliRun> {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...process.env, MAILROOM_URL: url }, timeout: 60_000 },
+      { env: { ...process.env, MAILROOM_URL: url, MAILROOM_KEY: TEST_ADMIN_KEY }, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (error as { code?: unknown }).code : 0;
         if (typeof code !== 'number') return reject(error);

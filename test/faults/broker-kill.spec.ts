@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { compiledBroker, startProcess, type RunningProcess } from '../support/processes';
 import { sleep, until } from '../support/wait';
+import { bearer, TEST_ADMIN_KEY } from '../support/auth';
 
 /**
  * Issue: killing the broker process (SIGKILL) mid-stream and starting it again loses no
@@ -23,7 +24,11 @@ const idOf = (n: number) => {
 };
 
 async function startBroker(): Promise<RunningProcess> {
-  const process = startProcess(compiledBroker(), { DATABASE_URL: db.url, PORT: String(port) });
+  const process = startProcess(compiledBroker(), {
+    DATABASE_URL: db.url,
+    PORT: String(port),
+    MAILROOM_ADMIN_KEY: TEST_ADMIN_KEY,
+  });
   await process.waitForLine(/Listening on/);
   return process;
 }
@@ -31,7 +36,7 @@ async function startBroker(): Promise<RunningProcess> {
 async function call(path: string, body: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(`${url}${path}`, {
     method: path.endsWith('/orders') ? 'PUT' : 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { ...bearer(), 'content-type': 'application/json' },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(5_000),
   });

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { createBrokerApp, type BrokerAppOptions } from '../../src/app.factory';
+import { bearer, TEST_ADMIN_KEY } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 /** A response as the tests read it: status and parsed JSON (null when there is no body). */
@@ -12,8 +13,19 @@ export interface Reply<T = any> {
 export interface TestBroker {
   url: string;
   db: TestDatabase;
-  /** Sends `body` as JSON; `init` overrides it (e.g. a raw body of malformed JSON). */
+  /**
+   * Sends `body` as JSON with the test admin key; `init` overrides it (e.g. a raw body of
+   * malformed JSON; its headers are added to the key's).
+   */
   call<T = any>(method: string, path: string, body?: unknown, init?: RequestInit): Promise<Reply<T>>;
+  /** As call, with `key` (null: no Authorization header at all). */
+  callAs<T = any>(
+    key: string | null,
+    method: string,
+    path: string,
+    body?: unknown,
+    init?: RequestInit,
+  ): Promise<Reply<T>>;
   close(): Promise<void>;
 }
 
@@ -25,6 +37,20 @@ export const MAX_REQUEST_BYTES = 1024 * 1024;
  */
 export async function startBroker(options: Partial<BrokerAppOptions> = {}, serverUrl?: string): Promise<TestBroker> {
   const db = await createTestDatabase(serverUrl);
+  try {
+    const broker = await attachBroker(db, options);
+    return { ...broker, close: () => broker.close().finally(() => db.drop()) };
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+}
+
+/**
+ * Another broker process's app on an existing database (as several brokers share one in
+ * production); close() stops only this app.
+ */
+export async function attachBroker(db: TestDatabase, options: Partial<BrokerAppOptions> = {}): Promise<TestBroker> {
   let app: INestApplication | undefined;
   try {
     app = await createBrokerApp({
@@ -33,34 +59,38 @@ export async function startBroker(options: Partial<BrokerAppOptions> = {}, serve
       maxRequestBytes: MAX_REQUEST_BYTES,
       mailroom: { reaperIntervalMs: 100, pollIntervalMs: 200 },
       nest: { logger: ['error', 'warn'] },
+      // Tests count requests by the hundred: no rate limit unless a test sets one.
+      auth: { mode: 'keys', adminKey: TEST_ADMIN_KEY, rateLimit: 0 },
       ...options,
     });
     await app.listen(0, '127.0.0.1');
   } catch (error) {
     await app?.close();
-    await db.drop();
     throw error;
   }
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
+  const callAs: TestBroker['callAs'] = async (key, method, path, body, init = {}) => {
+    const headers = {
+      ...(key === null ? {} : bearer(key)),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.headers as Record<string, string> | undefined),
+    };
+    const response = await fetch(`${url}${path}`, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      ...init,
+      headers,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
   return {
     url,
     db,
-    async call(method, path, body, init = {}) {
-      const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
-      const response = await fetch(`${url}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        ...init,
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : null };
-    },
-    async close() {
-      await app.close();
-      await db.drop();
-    },
+    call: (method, path, body, init) => callAs(TEST_ADMIN_KEY, method, path, body, init),
+    callAs,
+    close: () => app.close(),
   };
 }
 

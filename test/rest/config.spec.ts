@@ -6,6 +6,9 @@ describe('loadConfig', () => {
   it('has defaults for everything', () => {
     expect(loadConfig({})).toEqual({
       port: 3000,
+      host: '127.0.0.1',
+      auth: { mode: 'keys', adminKey: undefined, rateLimit: 10_000 },
+      corsOrigins: [],
       databaseUrl: undefined,
       dataDir: resolve('.mailroom/pg'),
       pgPort: undefined,
@@ -18,6 +21,11 @@ describe('loadConfig', () => {
   it('reads every variable', () => {
     const config = loadConfig({
       PORT: '8080',
+      HOST: '0.0.0.0',
+      MAILROOM_AUTH: 'none',
+      MAILROOM_ADMIN_KEY: 'k'.repeat(32),
+      MAILROOM_RATE_LIMIT: '0',
+      MAILROOM_CORS_ORIGINS: 'https://a.example, http://localhost:8080',
       DATABASE_URL: 'postgresql://u:p@db:5432/mail',
       MAILROOM_DATA_DIR: '/tmp/pg',
       MAILROOM_PG_PORT: '5555',
@@ -29,6 +37,9 @@ describe('loadConfig', () => {
     });
     expect(config).toEqual({
       port: 8080,
+      host: '0.0.0.0',
+      auth: { mode: 'none', adminKey: 'k'.repeat(32), rateLimit: 0 },
+      corsOrigins: ['https://a.example', 'http://localhost:8080'],
       databaseUrl: 'postgresql://u:p@db:5432/mail',
       dataDir: '/tmp/pg',
       pgPort: 5555,

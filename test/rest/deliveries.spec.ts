@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/wait';
 import { startBroker, statsOf, uniqueName, type TestBroker } from './broker';
+import { bearer } from '../support/auth';
 
 let broker: TestBroker;
 
@@ -83,7 +84,7 @@ describe('POST /v1/queues/:name/receive', () => {
     const abandoned = new AbortController();
     const request = fetch(`${broker.url}/v1/queues/${queue}/receive`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...bearer(), 'content-type': 'application/json' },
       body: JSON.stringify({ waitMs: 10_000 }),
       signal: abandoned.signal,
     }).catch(() => 'aborted');

@@ -2,6 +2,7 @@ import { ServiceUnavailableException } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as core from '@mailroom/core';
 import { toHttpError } from '../../src/http/http-error';
+import { bearer } from '../support/auth';
 import { startBroker, statsOf, uniqueName, type TestBroker } from './broker';
 
 let broker: TestBroker;
@@ -28,14 +29,15 @@ describe('errors outside the controllers', () => {
     expect((await statsOf(broker, queue)).available).toBe(0);
   });
 
-  it('reads a body as JSON whatever its content-type', async () => {
+  it('refuses a body that is not application/json with 415, creating nothing', async () => {
     const queue = uniqueName();
     const reply = await broker.call('PUT', `/v1/queues/${queue}`, undefined, {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: '{"leaseMs": 1234}',
     });
-    expect(reply.status).toBe(201);
-    expect(reply.body.options.leaseMs).toBe(1234);
+    expect(reply.status).toBe(415);
+    expect(reply.body.error).toMatchObject({ code: 'unsupported_media_type' });
+    expect((await broker.call('GET', `/v1/queues/${queue}`)).status).toBe(404);
   });
 
   it.each([
@@ -146,6 +148,11 @@ describe('OpenAPI and health', () => {
         'POST /v1/workflows/{name}/instances/{key}/events',
         'POST /v1/workflows/{name}/instances/{key}/cancel',
         'POST /v1/workflows/{name}/instances/{key}/retry',
+        'POST /v1/keys',
+        'GET /v1/keys',
+        'DELETE /v1/keys/{id}',
+        'GET /v1/audit',
+        'POST /v1/receipt-secrets/rotate',
       ].sort(),
     );
     const receive = body.paths['/v1/queues/{name}/receive'].post;
@@ -162,7 +169,8 @@ describe('OpenAPI and health', () => {
   it('documents the request body, the success response and the errors of every endpoint', async () => {
     const { body } = await broker.call('GET', '/docs-json');
     // Endpoints that take no body: the queue, subscription and workflow instance actions, and creating a topic.
-    const bodiless = /\{name\}\/(pause|resume|purge)$|\{key\}\/(cancel|retry)$|^\/v1\/topics\/\{topic\}$/;
+    const bodiless =
+      /\{name\}\/(pause|resume|purge)$|\{key\}\/(cancel|retry)$|^\/v1\/topics\/\{topic\}$|^\/v1\/receipt-secrets\/rotate$/;
     for (const [path, methods] of Object.entries(body.paths as Record<string, Record<string, any>>)) {
       for (const [method, operation] of Object.entries(methods)) {
         const label = `${method.toUpperCase()} ${path}`;
@@ -189,7 +197,7 @@ describe('OpenAPI and health', () => {
   });
 
   it('serves the Swagger UI at /docs', async () => {
-    const response = await fetch(`${broker.url}/docs`);
+    const response = await fetch(`${broker.url}/docs`, { headers: bearer() });
     expect(response.status).toBe(200);
     expect(await response.text()).toMatch(/swagger/i);
   });

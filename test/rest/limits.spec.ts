@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, uniqueName, type Reply, type TestBroker } from './broker';
+import { bearer } from '../support/auth';
 
 /** Every request has a deadline, and a request body a size the queues justify. */
 
@@ -82,7 +83,12 @@ describe('request body limit', () => {
     // Announce 100 MB and send none of it: the 413 can only come from the header.
     const reply = await new Promise<number>((resolve, reject) => {
       const request = httpRequest(
-        { port, method: 'POST', path: `/v1/queues/${queue}/messages`, headers: { 'content-length': 100_000_000 } },
+        {
+          port,
+          method: 'POST',
+          path: `/v1/queues/${queue}/messages`,
+          headers: { ...bearer(), 'content-type': 'application/json', 'content-length': 100_000_000 },
+        },
         (response) => {
           response.resume();
           resolve(response.statusCode!);

@@ -3,7 +3,7 @@ export { MailroomModule } from './module/mailroom.module';
 export type { MailroomOptions } from './module/mailroom.options';
 export type { MailroomFeature } from './module/mailroom.feature';
 export { mailroomEntities } from './database/entities';
-export { mailroomMigrations } from '../../../migrations';
+export { brokerMigrations, mailroomMigrations } from '../../../migrations';
 
 // Administering queues.
 export { queueDefaults } from './queue/queue.options';
