@@ -32,7 +32,8 @@ describe('npm start', () => {
     npm.stderr.on('data', (chunk) => (output += chunk));
     const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
     await until(() => /Listening on http/.test(output), 60_000);
-    const brokerPid = Number(output.match(/\[Nest\] (\d+)/)![1]);
+    // Not a terminal: the broker logs JSON lines, each with its pid.
+    const brokerPid = Number(output.match(/"pid":(\d+)/)![1]);
 
     npm.kill('SIGTERM');
     expect(await exited).toBe(0);
