@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailroomClient, OnMessage, type MessageContext } from '@mailroom/core';
-import { resolveConsumerSpec } from '../../libs/mailroom/src/consumer/handler.options';
+import { resolveConsumerSpec } from '../../libs/mailroom/src/handlers/handler.options';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ActorStore } from '../actor/actor.store';
-import { ConsumerSessions, type ReceiveRequest } from '../consumer/consumer.sessions';
-import { Settlement, type NackOptions, type SettleOptions } from '../consumer/settlement';
-import { Wakeups } from '../consumer/wakeups';
+import { ConsumerSessions, type ReceiveRequest } from '../delivery/consumer.sessions';
+import { Settlement, type NackOptions, type SettleOptions } from '../delivery/settlement';
+import { Wakeups } from '../database/wakeups';
 import { pgConfigOf } from '../database/pg-config';
 import { InvalidRequestError } from '../errors/mailroom.errors';
 import { Outbox } from '../outbox/outbox';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { MailroomClient } from '../client/mailroom.client';
-import { mailroomEvents, type MailroomEventMap, type MailroomEventName } from '../consumer/handler.events';
+import { mailroomEvents, type MailroomEventMap, type MailroomEventName } from '../handlers/handler.events';
 
 const ON_MAILROOM_EVENT = 'mailroom:on-event';
 

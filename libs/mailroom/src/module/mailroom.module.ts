@@ -10,8 +10,8 @@ import {
 import { DiscoveryModule } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { MailroomClient } from '../client/mailroom.client';
-import { mailroomEvents, MailroomEvents } from '../consumer/handler.events';
-import { HandlerExplorer } from '../consumer/handler.explorer';
+import { mailroomEvents, MailroomEvents } from '../handlers/handler.events';
+import { HandlerExplorer } from '../handlers/handler.explorer';
 import { WorkflowExplorer } from '../workflow/workflow.explorer';
 import { Workflows } from '../workflow/workflow.service';
 import { MailroomEventsExplorer } from './mailroom-events.explorer';

@@ -9,8 +9,8 @@ import {
 } from '@nestjs/microservices';
 import { NO_MESSAGE_HANDLER } from '@nestjs/microservices/constants';
 import type { MailroomClient } from '../client/mailroom.client';
-import { resolveConsumerSpec } from '../consumer/handler.options';
-import { PushConsumer } from '../consumer/push.consumer';
+import { resolveConsumerSpec } from '../handlers/handler.options';
+import { PushConsumer } from '../handlers/push.consumer';
 import { QueueNotFoundError } from '../errors/mailroom.errors';
 import { assertInteger } from '../errors/validate';
 import { TRANSPORT_HEADERS } from './mailroom.context';

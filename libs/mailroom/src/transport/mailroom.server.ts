@@ -10,9 +10,9 @@ import {
 import { isObservable, lastValueFrom } from 'rxjs';
 import { finalize } from 'rxjs/operators';
 import type { MailroomClient } from '../client/mailroom.client';
-import { resolveConsumerSpec, type OnMessageOptions } from '../consumer/handler.options';
-import type { MessageContext } from '../consumer/message-context';
-import { PushConsumer } from '../consumer/push.consumer';
+import { resolveConsumerSpec, type OnMessageOptions } from '../handlers/handler.options';
+import type { MessageContext } from '../handlers/message-context';
+import { PushConsumer } from '../handlers/push.consumer';
 import { QueueNotFoundError } from '../errors/mailroom.errors';
 import { assertName } from '../errors/validate';
 import { MailroomContext, TRANSPORT_HEADERS } from './mailroom.context';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MailroomClient } from '../client/mailroom.client';
-import type { MessageContext } from '../consumer/message-context';
+import type { MessageContext } from '../handlers/message-context';
 import { NonRetryableError } from '../errors/mailroom.errors';
 import type { Correlation } from './workflow.decorators';
 import type { WorkflowDefinition } from './workflow.definition';

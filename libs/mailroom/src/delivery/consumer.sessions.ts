@@ -6,7 +6,7 @@ import type { ReceivedMessage } from '../message/message';
 import type { QueueRef, QueueService } from '../queue/queue.service';
 import { ConsumerSession } from './consumer.session';
 import { decodeReceipts } from './receipt';
-import type { Wakeups } from './wakeups';
+import type { Wakeups } from '../database/wakeups';
 
 export interface ReceiveRequest {
   /**

@@ -9,8 +9,8 @@ import { reportFailure } from './handler.events';
 import type { ConsumerSpec } from './handler.options';
 import { cancelRunningStatement, HandlerTimedOutError, withHandlerTimeout } from './handler.timeout';
 import type { MessageContext } from './message-context';
-import { retryDelay } from './retry.policy';
-import type { NackOptions } from './settlement';
+import { retryDelay } from '../queue/retry.policy';
+import type { NackOptions } from '../delivery/settlement';
 
 export type MessageHandler = (body: unknown, context: MessageContext) => unknown;
 

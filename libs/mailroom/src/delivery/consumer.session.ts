@@ -8,7 +8,7 @@ import { LeaseLostError } from '../errors/mailroom.errors';
 import { ACK_AND_CLAIM_OWN_SQL, ACK_AND_CLAIM_SQL, CLAIM_OWN_SQL, CLAIM_SQL, TAKE_SQL } from './claim.sql';
 import { encodeReceipt, receiptArrays, type Receipt } from './receipt';
 import { staleReceipts } from './settlement';
-import type { Wakeups } from './wakeups';
+import type { Wakeups } from '../database/wakeups';
 
 export interface ReceiveOptions {
   /** Most messages to take (1-100). */
