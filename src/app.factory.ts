@@ -26,10 +26,10 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<NestEx
     // Throw instead of exiting, so the caller can stop an embedded PostgreSQL first.
     abortOnError: false,
   });
-  const queues = app.get(MailroomClient).queues;
+  const mailroom = app.get(MailroomClient);
   const limit =
     maxRequestBytes === undefined
-      ? async () => (await queues.largestMessageBytes()) + BATCH_FRAMING_BYTES
+      ? async () => (await mailroom.largestMessageBytes()) + BATCH_FRAMING_BYTES
       : async () => maxRequestBytes;
   app.use(jsonBody(limit));
   app.disable('x-powered-by');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseLostError, type MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, startNodes, type TestDatabase } from '../support/database';
+import { servicesOf } from '@mailroom/core/services/mailroom.services';
 import { sleep } from '../support/wait';
 
 let db: TestDatabase;
@@ -153,7 +154,7 @@ describe('leases', () => {
     await client.sendBatch('reaped', [{ body: 1 }, { body: 2 }]);
     await client.receive('reaped', { consumer: 'dies', leaseMs: 100, max: 2 });
     await sleep(150);
-    const counts = await Promise.all(nodes.map((n) => n.leases.reap()));
+    const counts = await Promise.all(nodes.map((n) => servicesOf(n).leases.reap()));
     expect(counts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1);
     await sleep(300);
     const rows = await db.dataSource.query(

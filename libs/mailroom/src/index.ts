@@ -1,6 +1,6 @@
 // Setting up: the Nest module, its options, and the schema it needs.
 export { MailroomModule } from './module/mailroom.module';
-export type { MailroomOptions } from './module/mailroom.options';
+export type { MailroomOptions } from './client/mailroom.options';
 export type { MailroomFeature } from './module/mailroom.feature';
 export { mailroomEntities } from './module/mailroom.entities';
 export { mailroomMigrations } from '../../../migrations';
@@ -61,7 +61,7 @@ export type { NackOptions } from './delivery/settlement';
 // What a message may hold: bodies nested at most MAX_BODY_DEPTH deep, durations up to MAX_DURATION_MS.
 export { MAX_BODY_DEPTH, MAX_DURATION_MS } from './errors/validate';
 
-// Operating: dead letters (client.deadLetters).
+// Operating: dead letters (client.listDeadLetters, getDeadLetter, countDeadLetters, redriveDeadLetters, purgeDeadLetters).
 export type { DeadLetter, DeadLetterFilter, DeadLetterReason, RedriveOptions } from './dead-letter/dead-letter.service';
 
 // Errors: every one has a stable `code`.

@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { MailroomClient } from '../client/mailroom.client';
+import type { MailroomServices } from '../services/mailroom.services';
 import type { EntityManager } from 'typeorm';
 import { LeaseLostError, NonRetryableError } from '../errors/mailroom.errors';
 import { recordAllInInbox, recordInInbox } from '../inbox/inbox';
@@ -28,7 +28,7 @@ class NackRequested extends Error {
  */
 export class HandlerRunner {
   constructor(
-    private readonly client: MailroomClient,
+    private readonly services: MailroomServices,
     private readonly queue: string,
     private readonly spec: ConsumerSpec,
     private readonly handler: MessageHandler,
@@ -40,7 +40,7 @@ export class HandlerRunner {
     const run = this.spec.exactlyOnce ? this.runExactlyOnce(message) : this.runAtLeastOnce(message);
     return run.catch(async (error) => {
       await this.fail(message, error);
-      await reportFailure(this.client, this.logger, this.queue, this.spec, message, error);
+      await reportFailure(this.services, this.logger, this.queue, this.spec, message, error);
     });
   }
 
@@ -87,7 +87,7 @@ export class HandlerRunner {
    */
   private async runExactlyOnce(message: ReceivedMessage): Promise<void> {
     let nackRequested: NackOptions | null = null;
-    await this.client.dataSource.transaction(async (manager) => {
+    await this.services.dataSource.transaction(async (manager) => {
       const context: MessageContext = {
         ...this.describe(message),
         manager,
@@ -98,7 +98,7 @@ export class HandlerRunner {
       };
       if (await recordInInbox(manager, this.spec.consumer, message.id)) await this.call(message, context, manager);
       if (nackRequested) throw new NackRequested(nackRequested);
-      await this.client.ack(this.queue, [message.receipt], { manager });
+      await this.services.delivery.ack(this.queue, [message.receipt], { manager });
     });
   }
 
@@ -110,7 +110,7 @@ export class HandlerRunner {
    */
   async handleTogether(messages: ReceivedMessage[]): Promise<void> {
     try {
-      await this.client.dataSource.transaction(async (manager) => {
+      await this.services.dataSource.transaction(async (manager) => {
         const fresh = await recordAllInInbox(
           manager,
           this.spec.consumer,
@@ -130,7 +130,7 @@ export class HandlerRunner {
           await this.call(message, context, manager);
           if (nackRequested) throw new NackRequested({});
         }
-        await this.client.ack(
+        await this.services.delivery.ack(
           this.queue,
           messages.map((m) => m.receipt),
           { manager },
@@ -147,7 +147,7 @@ export class HandlerRunner {
    * and the delivery fails.
    */
   private call(message: ReceivedMessage, context: MessageContext, manager: EntityManager): Promise<unknown> {
-    const cancel = () => cancelRunningStatement(manager, this.client.dataSource);
+    const cancel = () => cancelRunningStatement(manager, this.services.dataSource);
     return withHandlerTimeout(() => this.handler(message.body, context), this.spec.timeoutMs, cancel);
   }
 
@@ -162,7 +162,7 @@ export class HandlerRunner {
       deliveryCount: message.deliveryCount,
       receipt: message.receipt,
       extend: async (ms) => {
-        await this.client.extend(this.queue, [message.receipt], ms);
+        await this.services.delivery.extend(this.queue, [message.receipt], ms);
       },
     };
   }
@@ -187,6 +187,6 @@ export class HandlerRunner {
   private nack(message: ReceivedMessage, options: Omit<NackOptions, 'manager'>): Promise<unknown> {
     const policy = this.spec.retry;
     const delayMs = options.delayMs ?? (policy ? retryDelay(policy, message.deliveryCount) : undefined);
-    return this.client.nack(this.queue, [message.receipt], { ...options, delayMs });
+    return this.services.delivery.nack(this.queue, [message.receipt], { ...options, delayMs });
   }
 }
