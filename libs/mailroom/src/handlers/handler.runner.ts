@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { MailroomServices } from '../services/mailroom.services';
 import type { EntityManager } from 'typeorm';
 import { LeaseLostError, NonRetryableError } from '../errors/mailroom.errors';
+import { storableText } from '../errors/validate';
 import { recordAllInInbox, recordInInbox } from '../inbox/inbox';
 import type { ReceivedMessage } from '../message/message';
 import type { AckBatcher } from './ack.batcher';
@@ -174,7 +175,9 @@ export class HandlerRunner {
       error instanceof NackRequested
         ? error.options
         : {
-            reason: error instanceof Error ? error.message : String(error),
+            // A handler's error text is no request to refuse: a NUL or lone surrogate in it
+            // would fail the nack (400), and the message would wait out its lease.
+            reason: storableText(error instanceof Error ? error.message : String(error)),
             stack: (error as Error)?.stack,
             deadLetter: error instanceof NonRetryableError,
           };
