@@ -34,10 +34,10 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<NestEx
     // Throw instead of exiting, so the caller can stop an embedded PostgreSQL first.
     abortOnError: false,
   });
-  const queues = app.get(MailroomClient).queues;
+  const mailroom = app.get(MailroomClient);
   const limit =
     maxRequestBytes === undefined
-      ? async () => (await queues.largestMessageBytes()) + BATCH_FRAMING_BYTES
+      ? async () => (await mailroom.largestMessageBytes()) + BATCH_FRAMING_BYTES
       : async () => maxRequestBytes;
   // First, so refused requests (401, 415, 429) are logged too.
   if (requestLogger) app.use(requestLog(requestLogger));

@@ -44,7 +44,7 @@ export class DashboardController {
     const manager = this.client.dataSource.manager;
     const [messages, { deadLetters }] = await Promise.all([
       manager.query(QUEUE_MESSAGES_SQL, [name, LIST]) as Promise<Row[]>,
-      this.client.deadLetters.list(name, { limit: LIST }),
+      this.client.listDeadLetters(name, { limit: LIST }),
     ]);
     return page(`Queue ${name}`, queueView(queue, messages, deadLetters), notice);
   }
@@ -53,10 +53,10 @@ export class DashboardController {
   async redrive(@Param('name') name: string, @Body() form: Form, @Res() response: ServerResponse): Promise<void> {
     const back = `/dashboard/queues/${seg(name)}`;
     if (form?.confirm !== 'yes') {
-      const count = await this.client.deadLetters.count(name);
+      const count = await this.client.countDeadLetters(name);
       return confirm(response, `Redrive ${count} dead letter(s) of ${name} back to ${name}?`, `${back}/redrive`, back);
     }
-    const { moved } = await this.client.deadLetters.redrive(name, { all: true });
+    const { moved } = await this.client.redriveDeadLetters(name, { all: true });
     seeOther(response, `${back}?notice=${seg(`Redrove ${moved} dead letter(s) to ${name}.`)}`);
   }
 

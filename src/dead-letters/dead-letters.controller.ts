@@ -54,7 +54,7 @@ export class DeadLettersController {
     @Query() query: Record<string, unknown>,
   ): Promise<{ deadLetters: DeadLetter[]; nextCursor: string | null }> {
     const params = paramsOf(query, ['limit', 'cursor', 'reason']);
-    const page = await this.mailroom.deadLetters.list(name, {
+    const page = await this.mailroom.listDeadLetters(name, {
       limit: integerParam(params, 'limit'),
       cursor: params.cursor,
       reason: params.reason,
@@ -69,7 +69,7 @@ export class DeadLettersController {
   @ApiOkResponse({ type: DeadLetterDto })
   @ApiErrors(HttpStatus.BAD_REQUEST, DEAD_LETTER_NOT_FOUND, HttpStatus.GONE)
   async get(@Param('name') name: string, @Param('id') id: string): Promise<DeadLetter> {
-    const deadLetter = await this.mailroom.deadLetters.get(name, id);
+    const deadLetter = await this.mailroom.getDeadLetter(name, id);
     if (deadLetter) return deadLetter;
     await this.mailroom.getQueue(name);
     throw new DeadLetterNotFoundError(name, id);
@@ -93,7 +93,7 @@ export class DeadLettersController {
   ): Promise<{ moved: number; remaining: number }> {
     const fields = fieldsOf(body, ['ids', 'all', 'reason', 'to', 'ratePerSecond', 'limit']);
     const filter = filterOf(fields);
-    const { moved } = await this.mailroom.deadLetters.redrive(name, {
+    const { moved } = await this.mailroom.redriveDeadLetters(name, {
       ...filter,
       to: optionalString(fields, 'to'),
       ratePerSecond: optionalInteger(fields, 'ratePerSecond'),
@@ -102,7 +102,7 @@ export class DeadLettersController {
       signal: AbortSignal.any([clientGone, this.shutdown.signal]),
     });
     if (moved === 0) await this.mailroom.getQueue(name);
-    return { moved, remaining: await this.mailroom.deadLetters.count(name, filter) };
+    return { moved, remaining: await this.mailroom.countDeadLetters(name, filter) };
   }
 
   @Post(':name/dead-letters/purge')
@@ -114,7 +114,7 @@ export class DeadLettersController {
   @ApiOkResponse({ type: PurgeDeadLettersResultDto })
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.GONE)
   async purge(@Param('name') name: string, @Body() body: unknown): Promise<{ purged: number }> {
-    const result = await this.mailroom.deadLetters.purge(name, filterOf(fieldsOf(body, ['ids', 'all', 'reason'])));
+    const result = await this.mailroom.purgeDeadLetters(name, filterOf(fieldsOf(body, ['ids', 'all', 'reason'])));
     if (result.purged === 0) await this.mailroom.getQueue(name);
     return result;
   }

@@ -23,7 +23,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const deadLetters = (queue: string) => client.deadLetters.list(queue).then((p) => p.deadLetters);
+const deadLetters = (queue: string) => client.listDeadLetters(queue).then((p) => p.deadLetters);
 
 describe('dead-lettering', () => {
   it('moves a message whose nacks reach maxDeliveries, keeping id, body, headers and the failure', async () => {
@@ -171,7 +171,7 @@ describe('redrive and purge', () => {
   it('redrives back to the original queue: body and headers kept, audit header added, attempts reset', async () => {
     await bury('rd', 3);
     const [first] = await deadLetters('rd');
-    expect(await client.deadLetters.redrive('rd', { ids: [first.id] })).toEqual({ moved: 1 });
+    expect(await client.redriveDeadLetters('rd', { ids: [first.id] })).toEqual({ moved: 1 });
     const [back] = await client.receive('rd');
     expect(back).toMatchObject({
       id: first.id,
@@ -184,42 +184,42 @@ describe('redrive and purge', () => {
       [first.id],
     );
     expect(attempts).toBe(0);
-    expect(await client.deadLetters.redrive('rd', { all: true, to: 'rd-elsewhere-missing' }).catch((e) => e.code)).toBe(
+    expect(await client.redriveDeadLetters('rd', { all: true, to: 'rd-elsewhere-missing' }).catch((e) => e.code)).toBe(
       'queue_not_found',
     );
-    expect(await client.deadLetters.count('rd')).toBe(2);
+    expect(await client.countDeadLetters('rd')).toBe(2);
   });
 
   it('redrives 10,000 dead letters in batches, none held in one long transaction', async () => {
     await bury('rd-bulk', 10_000);
-    expect(await client.deadLetters.count('rd-bulk')).toBe(10_000);
+    expect(await client.countDeadLetters('rd-bulk')).toBe(10_000);
     const progress: number[] = [];
-    const result = await client.deadLetters.redrive('rd-bulk', { all: true, onProgress: (n) => progress.push(n) });
+    const result = await client.redriveDeadLetters('rd-bulk', { all: true, onProgress: (n) => progress.push(n) });
     expect(result).toEqual({ moved: 10_000 });
     expect(progress.length).toBeGreaterThanOrEqual(10);
     expect(Math.max(...progress.map((n, i) => n - (progress[i - 1] ?? 0)))).toBeLessThanOrEqual(1_000);
     expect((await client.getQueue('rd-bulk')).stats.available).toBe(10_000);
-    expect(await client.deadLetters.count('rd-bulk')).toBe(0);
+    expect(await client.countDeadLetters('rd-bulk')).toBe(0);
   });
 
   it('paces a redrive by ratePerSecond and pages with a cursor', async () => {
     await bury('rd-paced', 30);
-    const first = await client.deadLetters.list('rd-paced', { limit: 20 });
-    const second = await client.deadLetters.list('rd-paced', { limit: 20, cursor: first.nextCursor! });
+    const first = await client.listDeadLetters('rd-paced', { limit: 20 });
+    const second = await client.listDeadLetters('rd-paced', { limit: 20, cursor: first.nextCursor! });
     expect(first.deadLetters).toHaveLength(20);
     expect(second.deadLetters).toHaveLength(10);
     expect(second.nextCursor).toBeNull();
     const started = Date.now();
-    await client.deadLetters.redrive('rd-paced', { all: true, ratePerSecond: 20 });
+    await client.redriveDeadLetters('rd-paced', { all: true, ratePerSecond: 20 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
   it('purges by ids or all, and refuses an empty filter, changing nothing', async () => {
     await bury('rd-purge', 3);
-    await expect(client.deadLetters.purge('rd-purge', {})).rejects.toMatchObject({ field: 'ids' });
-    expect(await client.deadLetters.count('rd-purge')).toBe(3);
+    await expect(client.purgeDeadLetters('rd-purge', {})).rejects.toMatchObject({ field: 'ids' });
+    expect(await client.countDeadLetters('rd-purge')).toBe(3);
     const [one] = await deadLetters('rd-purge');
-    expect(await client.deadLetters.purge('rd-purge', { ids: [one.id] })).toEqual({ purged: 1 });
-    expect(await client.deadLetters.purge('rd-purge', { all: true })).toEqual({ purged: 2 });
+    expect(await client.purgeDeadLetters('rd-purge', { ids: [one.id] })).toEqual({ purged: 1 });
+    expect(await client.purgeDeadLetters('rd-purge', { all: true })).toEqual({ purged: 2 });
   });
 });

@@ -121,7 +121,7 @@ describe('exactly-once transaction batches', () => {
       Array.from({ length: 10 }, (_, n) => ({ body: { n } })),
     );
     await client.resumeQueue('eo-batch');
-    await until(async () => (await client.deadLetters.count('eo-batch')) === 1);
+    await until(async () => (await client.countDeadLetters('eo-batch')) === 1);
     // Done when nothing is in flight nor still to claim (the last message may wait for a free slot).
     await until(async () => {
       const { stats } = await client.getQueue('eo-batch');

@@ -168,7 +168,7 @@ describe('exactly-once under faults', () => {
       expect(twice).toEqual([]);
       expect(run.ledger.size).toBe(TOTAL);
       expect(inbox).toBe(TOTAL);
-      expect((await client.deadLetters.count('proof')) + (await client.getQueue('proof')).stats.exhausted).toBe(0);
+      expect((await client.countDeadLetters('proof')) + (await client.getQueue('proof')).stats.exhausted).toBe(0);
       expect(await db.dataSource.query(`SELECT id FROM mailroom_message WHERE id = $1`, [proofId(0)])).toEqual([]);
     },
   );

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailroomClient, OnMessage, type MessageContext } from '@mailroom/core';
-import { resolveConsumerSpec } from '../../libs/mailroom/src/consumer/handler.options';
+import { resolveConsumerSpec } from '../../libs/mailroom/src/handlers/handler.options';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';
@@ -24,8 +24,8 @@ const inboxRows = async (consumer: string): Promise<number> =>
   (await db.dataSource.query(`SELECT count(*)::int AS n FROM mailroom_inbox WHERE consumer = $1`, [consumer]))[0].n;
 
 async function deadLetterOf(client: MailroomClient, queue: string) {
-  await until(async () => (await client.deadLetters.count(queue)) === 1);
-  return (await client.deadLetters.list(queue)).deadLetters[0];
+  await until(async () => (await client.countDeadLetters(queue)) === 1);
+  return (await client.listDeadLetters(queue)).deadLetters[0];
 }
 
 describe('handler timeout', () => {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseLostError, type MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, startNodes, type TestDatabase } from '../support/database';
-// Not part of the public API: the advisory lock key the reaper takes.
+// Not part of the public API: the advisory lock key the reaper takes, and the node's reaper.
 import { CHORE_LOCKS } from '../../libs/mailroom/src/database/singleton';
+import { servicesOf } from '@mailroom/core/services/mailroom.services';
 import { until } from '../support/wait';
 
 let db: TestDatabase;
@@ -107,11 +108,11 @@ describe('leases', () => {
     await holder.query('SELECT pg_advisory_xact_lock($1)', [CHORE_LOCKS.leaseReaper]);
     const [m] = await client.receive('reaped', { consumer: 'dies', leaseMs: 100, max: 2 });
     await until(async () => Date.now() > m.leaseExpiresAt!.getTime() + 50);
-    expect(await Promise.all(nodes.map((n) => n.leases.reap()))).toEqual([0, 0, 0]);
+    expect(await Promise.all(nodes.map((n) => servicesOf(n).leases.reap()))).toEqual([0, 0, 0]);
     expect(await attemptsOf('reaped')).toEqual([0, 0]);
     await holder.commitTransaction();
     await holder.release();
-    const counts = await Promise.all(nodes.map((n) => n.leases.reap()));
+    const counts = await Promise.all(nodes.map((n) => servicesOf(n).leases.reap()));
     // The nodes' own timers may have reaped first; whoever did, the lease was returned once.
     expect(counts.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1);
     await until(async () => (await attemptsOf('reaped')).every((n) => n === 1));

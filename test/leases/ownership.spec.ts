@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient, ReceivedMessage } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { servicesOf } from '@mailroom/core/services/mailroom.services';
 import { until } from '../support/wait';
 
 /**
@@ -92,7 +93,7 @@ describe('lease ownership', () => {
     }
     expect(await leaseRows('many-leases')).toHaveLength(count);
     await until(async () => (await leaseRows('many-leases')).every((l) => l.expires_at.getTime() < Date.now() - 50));
-    expect(await node.leases.reap()).toBe(count);
+    expect(await servicesOf(node).leases.reap()).toBe(count);
     const [returned] = await own.dataSource.query(
       `SELECT count(*)::int AS available, min(attempts) AS min, max(attempts) AS max FROM mailroom_message m
          JOIN mailroom_queue q ON q.id = m.queue_id WHERE q.name = 'many-leases' AND m.lease_id IS NULL`,

@@ -137,11 +137,11 @@ describe('workflow transitions', () => {
     await workflows.start(CounterWorkflow, key);
     await client.send('workflow.counter', { key, kind: 'event', event: { type: 'BOOM' } }, { groupKey: key });
     await until(async () =>
-      (await client.deadLetters.list('workflow.counter')).deadLetters.some(
+      (await client.listDeadLetters('workflow.counter')).deadLetters.some(
         (d) => (d.body as { key: string }).key === key,
       ),
     );
-    const dead = (await client.deadLetters.list('workflow.counter')).deadLetters.find(
+    const dead = (await client.listDeadLetters('workflow.counter')).deadLetters.find(
       (d) => (d.body as { key: string }).key === key,
     )!;
     expect(dead.error).toBe('boom');
@@ -181,9 +181,9 @@ describe('workflow transitions', () => {
     const key = randomUUID();
     await client.send('counter-inc', { id: key });
     await until(async () =>
-      (await client.deadLetters.list('counter-inc')).deadLetters.some((d) => (d.body as { id: string }).id === key),
+      (await client.listDeadLetters('counter-inc')).deadLetters.some((d) => (d.body as { id: string }).id === key),
     );
-    const dead = (await client.deadLetters.list('counter-inc')).deadLetters.find(
+    const dead = (await client.listDeadLetters('counter-inc')).deadLetters.find(
       (d) => (d.body as { id: string }).id === key,
     )!;
     expect(dead.reason).toBe('workflow_not_found');

@@ -1,8 +1,8 @@
 // Setting up: the Nest module, its options, and the schema it needs.
 export { MailroomModule } from './module/mailroom.module';
-export type { MailroomOptions } from './module/mailroom.options';
+export type { MailroomOptions } from './client/mailroom.options';
 export type { MailroomFeature } from './module/mailroom.feature';
-export { mailroomEntities } from './database/entities';
+export { mailroomEntities } from './module/mailroom.entities';
 export { brokerMigrations, mailroomMigrations } from '../../../migrations';
 
 // Administering queues.
@@ -17,15 +17,15 @@ export type { Publication, PublishResult } from './topic/topic.service';
 export type { SubscribeOptions, SubscriptionInfo } from './subscription/subscription.service';
 
 // Handlers: decorate provider methods; typed payloads through the registries.
-export { OnMessage, OnTopic } from './consumer/on-message.decorator';
-export type { AckMode, OnMessageOptions, OnTopicOptions } from './consumer/handler.options';
-export type { MessageContext } from './consumer/message-context';
-export type { RetryPolicy } from './consumer/retry.policy';
+export { OnMessage, OnTopic } from './handlers/on-message.decorator';
+export type { AckMode, OnMessageOptions, OnTopicOptions } from './handlers/handler.options';
+export type { MessageContext } from './handlers/message-context';
+export type { RetryPolicy } from './queue/retry.policy';
 export type { MailroomQueues, MailroomTopics, QueueBody, TopicBody } from './message/registry';
 
 // Handler failures: logged (rate limited) and emitted; inject MailroomEvents or use @OnMailroomEvent.
-export { MailroomEvents } from './consumer/handler.events';
-export type { HandlerFailure, MailroomEventMap, MailroomEventName } from './consumer/handler.events';
+export { MailroomEvents } from './handlers/handler.events';
+export type { HandlerFailure, MailroomEventMap, MailroomEventName } from './handlers/handler.events';
 export { OnMailroomEvent } from './module/mailroom-events.explorer';
 
 // Health: a @nestjs/terminus indicator (no terminus import needed).
@@ -36,7 +36,7 @@ export type { MailroomHealth } from './module/mailroom.health';
 export { IdempotentProducer } from './producer/idempotent.producer';
 export type { ProducerOptions } from './producer/idempotent.producer';
 export type { ProducerStamp, SendOptions } from './producer/producer';
-export type { DeliveryMode } from './consumer/handler.options';
+export type { DeliveryMode } from './handlers/handler.options';
 export { ExactlyOnce, ExactlyOnceInterceptor, inboxTransaction } from './inbox/exactly-once.decorator';
 export type { ExactlyOnceOptions } from './inbox/exactly-once.decorator';
 
@@ -54,14 +54,14 @@ export type {
 
 // Producing and consuming.
 export { MailroomClient } from './client/mailroom.client';
-export type { ReceiveRequest } from './consumer/consumer.sessions';
+export type { ReceiveRequest } from './delivery/consumer.sessions';
 export type { Headers, OutgoingMessage, ReceivedMessage, SendResult } from './message/message';
 export type { TransactionOptions } from './database/transaction';
-export type { NackOptions } from './consumer/settlement';
+export type { NackOptions } from './delivery/settlement';
 // What a message may hold: bodies nested at most MAX_BODY_DEPTH deep, durations up to MAX_DURATION_MS.
 export { MAX_BODY_DEPTH, MAX_DURATION_MS } from './errors/validate';
 
-// Operating: dead letters (client.deadLetters).
+// Operating: dead letters (client.listDeadLetters, getDeadLetter, countDeadLetters, redriveDeadLetters, purgeDeadLetters).
 export type { DeadLetter, DeadLetterFilter, DeadLetterReason, RedriveOptions } from './dead-letter/dead-letter.service';
 
 // Errors: every one has a stable `code`.

@@ -31,7 +31,8 @@ export interface ActorKind<TMachine extends AnyStateMachine, TRow extends ActorR
   entity: EntityTarget<TRow>;
   /** Columns derived from the snapshot, written with it so hot-path SQL can read them. */
   project(snapshot: SnapshotFrom<TMachine>): Partial<TRow>;
-  effects?: Record<string, ActorEffect<TRow>>;
+  /** One per machine action that is not an `assign` (actor.effects.spec.ts checks every kind). */
+  effects: Record<string, ActorEffect<TRow>>;
   /** Why an event is refused in a state, worded for the user. */
   refusal(row: TRow, event: EventFromLogic<TMachine>): string;
 }
@@ -148,7 +149,7 @@ export class ActorStore {
   }
 }
 
-/** Runs the effect each action names, in order, in `tx`; actions without one have none. */
+/** Runs the effect each action names, in order, in `tx`; only XState built-ins a kind gives no effect have none. */
 export async function runEffects<M extends AnyStateMachine, R extends ActorRow>(
   kind: ActorKind<M, R>,
   tx: EntityManager,
@@ -156,7 +157,7 @@ export async function runEffects<M extends AnyStateMachine, R extends ActorRow>(
   actions: ActorAction[],
 ): Promise<void> {
   for (const action of actions) {
-    const effect = kind.effects?.[action.type];
+    const effect = kind.effects[action.type];
     if (effect) await effect(tx, row, action.params, action);
   }
 }

@@ -1,30 +1,24 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { ActorStore } from '../actor/actor.store';
-import { ConsumerSessions, type ReceiveRequest } from '../consumer/consumer.sessions';
-import { Settlement, type NackOptions, type SettleOptions } from '../consumer/settlement';
-import { Wakeups } from '../consumer/wakeups';
-import { pgConfigOf } from '../database/pg-config';
+import type { ReceiveRequest } from '../delivery/consumer.sessions';
+import type { NackOptions, SettleOptions } from '../delivery/settlement';
 import { InvalidRequestError } from '../errors/mailroom.errors';
 import { Outbox } from '../outbox/outbox';
 import { OutboxRelay } from '../outbox/outbox.relay';
-import { DeadLetterService } from '../dead-letter/dead-letter.service';
+import type { DeadLetter, DeadLetterFilter, RedriveOptions } from '../dead-letter/dead-letter.service';
 import type { TransactionOptions } from '../database/transaction';
 import { Interval } from '../database/singleton';
-import { LeaseService } from '../lease/lease.service';
+import { inboxCleanUp } from '../inbox/inbox';
 import type { OutgoingMessage, ReceivedMessage, SendResult } from '../message/message';
 import type { QueueBody, TopicBody } from '../message/registry';
-import { resolveMailroomOptions, type MailroomOptions, type ResolvedMailroomOptions } from '../module/mailroom.options';
+import { resolveMailroomOptions, type MailroomOptions, type ResolvedMailroomOptions } from './mailroom.options';
 import { IdempotentProducer, initProducer, type ProducerOptions } from '../producer/idempotent.producer';
-import { Producer, type SendOptions } from '../producer/producer';
+import type { SendOptions } from '../producer/producer';
 import { cleanUp } from '../queue/queue.janitor';
-import { QueueService, type QueueInfo } from '../queue/queue.service';
-import {
-  SubscriptionService,
-  type SubscribeOptions,
-  type SubscriptionInfo,
-} from '../subscription/subscription.service';
-import { TopicService, type Publication, type PublishResult } from '../topic/topic.service';
+import type { QueueInfo } from '../queue/queue.service';
+import { MailroomServices, SERVICES } from '../services/mailroom.services';
+import type { SubscribeOptions, SubscriptionInfo } from '../subscription/subscription.service';
+import type { Publication, PublishResult } from '../topic/topic.service';
 
 export interface TopicInfo {
   name: string;
@@ -33,20 +27,13 @@ export interface TopicInfo {
 
 /**
  * Everything a service does with Mailroom: administer queues, send, receive and settle.
- * Each write accepts `{ manager }` to join the caller's TypeORM transaction.
+ * Each write accepts `{ manager }` to join the caller's TypeORM transaction. A front only:
+ * handlers, transports and workflows use the services below it, never the client.
  */
 export class MailroomClient {
-  readonly queues: QueueService;
-  readonly leases: LeaseService;
-  readonly topics: TopicService;
-  readonly subscriptions: SubscriptionService;
-  /** Inspect, redrive and purge dead letters. */
-  readonly deadLetters: DeadLetterService;
-  private readonly producerEngine: Producer;
-  private readonly settlement: Settlement;
-  private readonly wakeups: Wakeups;
+  /** The node's internal services (see MailroomServices), kept off the public surface. */
+  readonly [SERVICES]: MailroomServices;
   private readonly options: ResolvedMailroomOptions;
-  private readonly sessions: ConsumerSessions;
   private readonly chores: Interval[];
   private readonly relays: OutboxRelay[];
   private readonly logger = new Logger('Mailroom');
@@ -57,39 +44,31 @@ export class MailroomClient {
     options: MailroomOptions = {},
   ) {
     this.options = resolveMailroomOptions(options);
-    const actors = new ActorStore(dataSource);
-    this.queues = new QueueService(dataSource, actors);
-    this.leases = new LeaseService(dataSource, actors);
-    this.topics = new TopicService(dataSource);
-    this.subscriptions = new SubscriptionService(dataSource, actors, this.queues, this.topics);
-    this.deadLetters = new DeadLetterService(dataSource);
-    this.producerEngine = new Producer(dataSource, this.queues);
-    this.settlement = new Settlement(dataSource, this.queues);
-    this.wakeups = new Wakeups(pgConfigOf(dataSource));
-    this.sessions = new ConsumerSessions(dataSource, this.queues, this.leases, this.wakeups, this.options);
-    for (const cache of [this.queues, this.topics]) {
-      this.wakeups.on('actor', (a) => cache.onActorChange(a));
-      this.wakeups.on('resync', () => cache.onActorChange(null));
-    }
-    this.wakeups.on('listen-error', (e) => this.logger.warn(`LISTEN connection failed, retrying: ${e}`));
+    const services = (this[SERVICES] = new MailroomServices(dataSource, this.options));
+    services.wakeups.on('listen-error', (e) => this.logger.warn(`LISTEN connection failed, retrying: ${e}`));
     const report = (chore: string) => (e: unknown) => this.logger.error(`${chore} failed: ${e}`);
+    const janitorSteps = [inboxCleanUp(this.options.inboxRetentionMs)];
     this.chores = [
-      new Interval(this.options.reaperIntervalMs, () => this.leases.reap(), report('lease reaper')),
+      new Interval(this.options.reaperIntervalMs, () => services.leases.reap(), report('lease reaper')),
       new Interval(
         this.options.janitorIntervalMs,
-        () => cleanUp(dataSource, this.queues, this.options.inboxRetentionMs),
+        () => cleanUp(dataSource, services.queues, janitorSteps),
         report('janitor'),
       ),
     ];
     const outbox = this.options.outbox;
     this.relays = Object.keys(outbox?.destinations ?? {}).map(
-      (destination) => new OutboxRelay(dataSource, this.wakeups, destination, outbox!),
+      (destination) => new OutboxRelay(dataSource, services.wakeups, destination, outbox!),
     );
+  }
+
+  private get services(): MailroomServices {
+    return this[SERVICES];
   }
 
   /** Opens the LISTEN connection and starts the reaper, the janitor and the outbox relays. */
   async start(): Promise<void> {
-    await this.wakeups.start();
+    await this.services.wakeups.start();
     for (const chore of this.chores) chore.start();
     for (const relay of this.relays) relay.start();
   }
@@ -100,8 +79,8 @@ export class MailroomClient {
    */
   async close(): Promise<void> {
     await Promise.all([...this.chores, ...this.relays].map((worker) => worker.stop()));
-    await this.sessions.closeAll(this.options.releaseLeasesOnClose);
-    await this.wakeups.close();
+    await this.services.sessions.closeAll(this.options.releaseLeasesOnClose);
+    await this.services.wakeups.close();
   }
 
   // Administering queues
@@ -111,25 +90,51 @@ export class MailroomClient {
     options?: unknown,
     tx: TransactionOptions = {},
   ): Promise<{ queue: QueueInfo; created: boolean }> {
-    return this.queues.upsert(name, options, tx.manager);
+    return this.services.queues.upsert(name, options, tx.manager);
   }
   getQueue(name: string): Promise<QueueInfo> {
-    return this.queues.get(name);
+    return this.services.queues.get(name);
   }
   listQueues(): Promise<QueueInfo[]> {
-    return this.queues.list();
+    return this.services.queues.list();
   }
   pauseQueue(name: string): Promise<QueueInfo> {
-    return this.queues.pause(name);
+    return this.services.queues.pause(name);
   }
   resumeQueue(name: string): Promise<QueueInfo> {
-    return this.queues.resume(name);
+    return this.services.queues.resume(name);
   }
   purgeQueue(name: string): Promise<{ purged: number }> {
-    return this.queues.purge(name);
+    return this.services.queues.purge(name);
   }
   deleteQueue(name: string): Promise<void> {
-    return this.queues.delete(name);
+    return this.services.queues.delete(name);
+  }
+  /** The largest maxMessageBytes of any live queue (a broker sizes its request limit from it). */
+  largestMessageBytes(): Promise<number> {
+    return this.services.queues.largestMessageBytes();
+  }
+
+  // Operating: dead letters
+
+  listDeadLetters(
+    queue: string,
+    page: { limit?: number; cursor?: string; reason?: string } = {},
+  ): Promise<{ deadLetters: DeadLetter[]; nextCursor: string | null }> {
+    return this.services.deadLetters.list(queue, page);
+  }
+  getDeadLetter(queue: string, id: string): Promise<DeadLetter | null> {
+    return this.services.deadLetters.get(queue, id);
+  }
+  countDeadLetters(queue: string, filter?: DeadLetterFilter): Promise<number> {
+    return this.services.deadLetters.count(queue, filter);
+  }
+  /** Moves dead letters back to their queue (or `to`), in bounded batches. */
+  redriveDeadLetters(queue: string, options: RedriveOptions): Promise<{ moved: number }> {
+    return this.services.deadLetters.redrive(queue, options);
+  }
+  purgeDeadLetters(queue: string, filter: DeadLetterFilter): Promise<{ purged: number }> {
+    return this.services.deadLetters.purge(queue, filter);
   }
 
   // Producing
@@ -139,15 +144,14 @@ export class MailroomClient {
     body: QueueBody<Q>,
     options: Omit<OutgoingMessage, 'body'> & SendOptions = {},
   ): Promise<SendResult> {
-    const { manager, producer, ...message } = options;
-    return this.producerEngine.send(queue, { ...message, body }, { manager, producer });
+    return this.services.send(queue, body, options);
   }
   sendBatch<Q extends string>(
     queue: Q,
     messages: OutgoingMessage<QueueBody<Q>>[],
     options: SendOptions = {},
   ): Promise<SendResult[]> {
-    return this.producerEngine.sendBatch(queue, messages, options);
+    return this.services.producer.sendBatch(queue, messages, options);
   }
 
   /**
@@ -156,7 +160,7 @@ export class MailroomClient {
    */
   async producer(id: string, options: ProducerOptions = {}): Promise<IdempotentProducer> {
     const epoch = await initProducer(this.dataSource.manager, id, options.rejectGaps ?? false);
-    return new IdempotentProducer(this.producerEngine, id, epoch, options);
+    return new IdempotentProducer(this.services.producer, id, epoch, options);
   }
 
   /** The transactional outbox to `destination` (configured in `outbox.destinations`). */
@@ -175,50 +179,48 @@ export class MailroomClient {
   // Publish/subscribe
 
   async createTopic(name: string): Promise<{ topic: TopicInfo; created: boolean }> {
-    const { created } = await this.topics.create(name);
+    const { created } = await this.services.topics.create(name);
     return { topic: await this.getTopic(name), created };
   }
   async getTopic(name: string): Promise<TopicInfo> {
-    const topic = await this.topics.find(name);
-    return { name: topic.name, subscriptions: await this.subscriptions.list(name) };
+    const topic = await this.services.topics.find(name);
+    return { name: topic.name, subscriptions: await this.services.subscriptions.list(name) };
   }
   async listTopics(): Promise<TopicInfo[]> {
-    return Promise.all((await this.topics.list()).map((t) => this.getTopic(t.name)));
+    return Promise.all((await this.services.topics.list()).map((t) => this.getTopic(t.name)));
   }
   subscribe(topic: string, name: string, options?: SubscribeOptions) {
-    return this.subscriptions.subscribe(topic, name, options);
+    return this.services.subscriptions.subscribe(topic, name, options);
   }
   pauseSubscription(topic: string, name: string): Promise<SubscriptionInfo> {
-    return this.subscriptions.pause(topic, name);
+    return this.services.subscriptions.pause(topic, name);
   }
   resumeSubscription(topic: string, name: string): Promise<SubscriptionInfo> {
-    return this.subscriptions.resume(topic, name);
+    return this.services.subscriptions.resume(topic, name);
   }
   /** Detaches the subscription: it receives no more copies; its queue stays. */
   unsubscribe(topic: string, name: string): Promise<void> {
-    return this.subscriptions.detach(topic, name);
+    return this.services.subscriptions.detach(topic, name);
   }
   async publish<T extends string>(
     topic: T,
     body: TopicBody<T>,
     options: Omit<Publication, 'body'> & TransactionOptions = {},
   ): Promise<PublishResult> {
-    const { manager, ...message } = options;
-    const [result] = await this.topics.publish(topic, [{ ...message, body }], { manager }, () => '');
-    return result;
+    return this.services.publish(topic, body, options);
   }
   publishBatch<T extends string>(
     topic: T,
     messages: Publication<TopicBody<T>>[],
     options: TransactionOptions = {},
   ): Promise<PublishResult[]> {
-    return this.topics.publish(topic, messages, options);
+    return this.services.topics.publish(topic, messages, options);
   }
 
   // Consuming
 
   receive<T = unknown>(queue: string, request: ReceiveRequest = {}): Promise<ReceivedMessage<T>[]> {
-    return this.sessions.receive(queue, request, false) as Promise<ReceivedMessage<T>[]>;
+    return this.services.delivery.claim(queue, request, false) as Promise<ReceivedMessage<T>[]>;
   }
   /**
    * At-most-once: claims and deletes in one statement, so the messages are gone before
@@ -228,13 +230,13 @@ export class MailroomClient {
     queue: string,
     request: Omit<ReceiveRequest, 'leaseMs' | 'ack'> = {},
   ): Promise<ReceivedMessage<T>[]> {
-    return this.sessions.receive(queue, request, true) as Promise<ReceivedMessage<T>[]>;
+    return this.services.delivery.claim(queue, request, true) as Promise<ReceivedMessage<T>[]>;
   }
   ack(queue: string, receipts: string[], options?: SettleOptions): Promise<{ acked: number }> {
-    return this.settlement.ack(queue, receipts, options);
+    return this.services.delivery.ack(queue, receipts, options);
   }
   nack(queue: string, receipts: string[], options?: NackOptions): Promise<{ nacked: number }> {
-    return this.settlement.nack(queue, receipts, options);
+    return this.services.delivery.nack(queue, receipts, options);
   }
   extend(
     queue: string,
@@ -242,7 +244,7 @@ export class MailroomClient {
     leaseMs: number,
     options?: SettleOptions,
   ): Promise<{ leaseExpiresAt: Date }> {
-    return this.settlement.extend(queue, receipts, leaseMs, options);
+    return this.services.delivery.extend(queue, receipts, leaseMs, options);
   }
 
   /**
@@ -250,6 +252,6 @@ export class MailroomClient {
    * receives on this node still hold, or those of the receives that named `session`.
    */
   release(queue: string, consumer?: string, session?: string): Promise<void> {
-    return this.sessions.release(queue, consumer, session);
+    return this.services.delivery.release(queue, consumer, session);
   }
 }

@@ -1,4 +1,4 @@
-import { query } from '../database/transaction';
+import { query } from './transaction';
 import type { DataSource, EntityManager } from 'typeorm';
 
 /** Advisory lock keys of the singleton chores (one node at a time runs each). */

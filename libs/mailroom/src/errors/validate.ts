@@ -30,6 +30,13 @@ const TEXT_REASON = 'must not contain NUL (\\u0000) or unpaired surrogate charac
 /** NUL, or a UTF-16 surrogate without its partner: jsonb and text refuse both. */
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
+
+/** `value` without what Postgres cannot store: for the library's own records of errors, which must not fail a write. */
+export function storableText(value: string): string {
+  return value.replace(UNSTORABLE_ALL, '');
+}
+
 /** Text Postgres can store. */
 export function isStorableText(value: string): boolean {
   return !UNSTORABLE.test(value);

@@ -12,7 +12,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import type { EntityManager } from 'typeorm';
-import { MailroomClient } from '../client/mailroom.client';
+import { MailroomServices } from '../services/mailroom.services';
 import { InvalidRequestError } from '../errors/mailroom.errors';
 import { assertName } from '../errors/validate';
 import { recordInInbox } from './inbox';
@@ -52,7 +52,7 @@ export function ExactlyOnce(options: ExactlyOnceOptions): MethodDecorator {
 export class ExactlyOnceInterceptor implements NestInterceptor {
   constructor(
     private readonly reflector: Reflector,
-    @Inject(MailroomClient) private readonly client: MailroomClient,
+    @Inject(MailroomServices) private readonly services: MailroomServices,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -64,7 +64,7 @@ export class ExactlyOnceInterceptor implements NestInterceptor {
       throw new InvalidRequestError('id', `@ExactlyOnce(${options.consumer}): idFrom must return a non-empty string`);
     }
     return from(
-      this.client.dataSource.transaction(async (manager) => {
+      this.services.dataSource.transaction(async (manager) => {
         if (!(await recordInInbox(manager, options.consumer, id))) return undefined;
         return transaction.run(manager, () => lastValueFrom(next.handle(), { defaultValue: undefined }));
       }),

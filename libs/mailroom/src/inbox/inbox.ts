@@ -39,3 +39,8 @@ export async function recordAllInInbox(
 export const INBOX_CLEANUP_SQL = `
 DELETE FROM mailroom_inbox WHERE ctid = ANY(ARRAY(
   SELECT ctid FROM mailroom_inbox WHERE processed_at < now() - $1 * interval '1 millisecond' LIMIT $2))`;
+
+/** The janitor step that forgets inbox rows past `retentionMs`. */
+export function inboxCleanUp(retentionMs: number): (tx: EntityManager, batch: number) => Promise<unknown> {
+  return (tx, batch) => query(tx, INBOX_CLEANUP_SQL, [retentionMs, batch]);
+}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { MailroomClient } from '../client/mailroom.client';
-import { mailroomEvents, type MailroomEventMap, type MailroomEventName } from '../consumer/handler.events';
+import { MailroomServices } from '../services/mailroom.services';
+import { mailroomEvents, type MailroomEventMap, type MailroomEventName } from '../handlers/handler.events';
 
 const ON_MAILROOM_EVENT = 'mailroom:on-event';
 
@@ -23,13 +23,13 @@ export function OnMailroomEvent<E extends MailroomEventName>(event: E) {
 @Injectable()
 export class MailroomEventsExplorer implements OnModuleInit {
   constructor(
-    @Inject(MailroomClient) private readonly client: MailroomClient,
+    @Inject(MailroomServices) private readonly services: MailroomServices,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
   ) {}
 
   onModuleInit(): void {
-    const events = mailroomEvents(this.client);
+    const events = mailroomEvents(this.services);
     for (const wrapper of this.discovery.getProviders()) {
       const prototype = wrapper.metatype?.prototype;
       if (!prototype || typeof prototype !== 'object') continue;

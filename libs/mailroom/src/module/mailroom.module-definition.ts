@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { MailroomOptions } from './mailroom.options';
+import type { MailroomOptions } from '../client/mailroom.options';
 
 export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: MAILROOM_OPTIONS } =
   new ConfigurableModuleBuilder<MailroomOptions>()

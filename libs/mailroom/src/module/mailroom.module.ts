@@ -10,15 +10,16 @@ import {
 import { DiscoveryModule } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { MailroomClient } from '../client/mailroom.client';
-import { mailroomEvents, MailroomEvents } from '../consumer/handler.events';
-import { HandlerExplorer } from '../consumer/handler.explorer';
+import { MailroomServices, servicesOf } from '../services/mailroom.services';
+import { mailroomEvents, MailroomEvents } from '../handlers/handler.events';
+import { HandlerExplorer } from '../handlers/handler.explorer';
 import { WorkflowExplorer } from '../workflow/workflow.explorer';
 import { Workflows } from '../workflow/workflow.service';
 import { MailroomEventsExplorer } from './mailroom-events.explorer';
 import { MailroomHealthIndicator } from './mailroom.health';
 import { ConfigurableModuleClass, MAILROOM_OPTIONS } from './mailroom.module-definition';
 import { featureProvider, type MailroomFeature } from './mailroom.feature';
-import type { MailroomOptions } from './mailroom.options';
+import type { MailroomOptions } from '../client/mailroom.options';
 
 /**
  * Starts Mailroom with the app: the client (LISTEN, reaper) at module init, the handlers
@@ -80,7 +81,9 @@ class MailroomFeatureModule {}
         return new MailroomClient(dataSource, options);
       },
     },
-    { provide: MailroomEvents, inject: [MailroomClient], useFactory: mailroomEvents },
+    // The client's internal services, for the explorers and Workflows (not exported: apps use the client).
+    { provide: MailroomServices, inject: [MailroomClient], useFactory: servicesOf },
+    { provide: MailroomEvents, inject: [MailroomServices], useFactory: mailroomEvents },
     HandlerExplorer,
     MailroomEventsExplorer,
     MailroomHealthIndicator,

@@ -1,4 +1,4 @@
-import { resolveRetryPolicy, type RetryPolicy } from '../consumer/retry.policy';
+import { resolveRetryPolicy, type RetryPolicy } from '../queue/retry.policy';
 import { assertInteger, assertName } from '../errors/validate';
 import type { OutboxDestinationConfig } from './outbox.destination';
 

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Wakeups } from '../consumer/wakeups';
-import { retryDelay } from '../consumer/retry.policy';
+import type { Wakeups } from '../database/wakeups';
+import { retryDelay } from '../queue/retry.policy';
 import { asSingleton } from '../database/singleton';
 import { query } from '../database/transaction';
 import { record } from '../observability/instruments';

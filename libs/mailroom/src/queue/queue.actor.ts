@@ -30,11 +30,12 @@ export const queueActor: ActorKind<typeof queueMachine, QueueEntity> = {
       await query(manager, NOTIFY_QUEUE_SQL, [row.id]);
     },
   },
+  // CONFIGURE has one guard, orderingUnchanged, in every state that accepts it: a CONFIGURE
+  // refused where it is accepted failed that guard; any other refusal is the state's.
   refusal: (row, event: QueueEvent) => {
-    if (event.type !== 'CONFIGURE' || row.state === 'deleting') {
-      return `Queue "${row.name}" is ${row.state}; it does not accept ${event.type}.`;
+    if (event.type === 'CONFIGURE' && (row.state === 'active' || row.state === 'paused')) {
+      return `Queue "${row.name}" has ordering "${row.ordering}"; ordering cannot change after creation. Create a new queue instead.`;
     }
-    if (event.options.deadLetterQueue === row.name) return `Queue "${row.name}" cannot be its own dead-letter queue.`;
-    return `Queue "${row.name}" has ordering "${row.ordering}"; ordering cannot change after creation. Create a new queue instead.`;
+    return `Queue "${row.name}" is ${row.state}; it does not accept ${event.type}.`;
   },
 };

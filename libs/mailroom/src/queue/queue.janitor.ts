@@ -2,7 +2,6 @@ import { query } from '../database/transaction';
 import type { DataSource, EntityManager } from 'typeorm';
 import { asSingleton, CHORE_LOCKS } from '../database/singleton';
 import { bury } from '../dead-letter/bury.sql';
-import { INBOX_CLEANUP_SQL } from '../inbox/inbox';
 import type { QueueService } from './queue.service';
 
 const BATCH = 5_000;
@@ -41,8 +40,8 @@ SELECT (SELECT count(*) FROM buried) AS buried, (SELECT count(*) FROM counted) A
  * Background clean-up, one node at a time, each statement a bounded batch so no
  * transaction grows long: expired messages, expired dedup entries, unconsumed messages
  * past their queue's retention, messages a send slipped into a queue while it was
- * being deleted, and inbox rows past their retention; then the deletions a crash left
- * half done. Each chore takes $1, a queue id
+ * being deleted, and the steps the layers above add (inbox rows past their retention);
+ * then the deletions a crash left half done. Each chore takes $1, a queue id
  * to confine it to, or NULL for every queue.
  */
 const CHORES = [
@@ -64,7 +63,10 @@ const CHORES = [
  * queue by queue, so that queue alone is left undone. The failures are raised after the
  * transaction commits, which keeps what the other queues' chores did.
  */
-export async function cleanUp(dataSource: DataSource, queues: QueueService, inboxRetentionMs: number): Promise<void> {
+/** A clean-up step a higher layer adds to the janitor's transaction (the queue layer knows none of them). */
+export type JanitorStep = (tx: EntityManager, batch: number) => Promise<unknown>;
+
+export async function cleanUp(dataSource: DataSource, queues: QueueService, steps: JanitorStep[]): Promise<void> {
   const failures: unknown[] = [];
   const ran = await asSingleton(dataSource, CHORE_LOCKS.janitor, async (tx) => {
     for (const sql of CHORES) {
@@ -75,7 +77,7 @@ export async function cleanUp(dataSource: DataSource, queues: QueueService, inbo
         if (error !== null) failures.push(new Error(`queue id ${id}: ${(error as Error).message}`, { cause: error }));
       }
     }
-    await query(tx, INBOX_CLEANUP_SQL, [inboxRetentionMs, BATCH]);
+    for (const step of steps) await step(tx, BATCH);
   });
   // Outside the chores' transaction: a deletion is many batches, each its own.
   if (ran) await queues.finishDeletions().catch((error: unknown) => failures.push(error));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition } from 'xstate';
 import { queueMachine } from './queue.machine';
-import { queueDefaults } from './queue.options';
+import { InvalidRequestError } from '../errors/mailroom.errors';
+import { queueDefaults, resolveQueueOptions } from './queue.options';
 
 const QUEUE_DEFAULTS = queueDefaults('orders');
 
@@ -34,12 +35,8 @@ describe('queue machine', () => {
       deadLetterQueueId: 8,
     };
     expect(configured.can(regroup)).toBe(false);
-    const ownDlq = {
-      type: 'CONFIGURE' as const,
-      options: { ...options, deadLetterQueue: 'orders' },
-      deadLetterQueueId: 1,
-    };
-    expect(configured.can(ownDlq)).toBe(false);
+    // Its own DLQ is bad input, refused in one place before any transition: the options.
+    expect(() => resolveQueueOptions('orders', { deadLetterQueue: 'orders' })).toThrow(InvalidRequestError);
   });
 
   it('accepts nothing but DELETE/DELETED while deleting, and nothing after', () => {

@@ -28,13 +28,11 @@ export const queueMachine = setup({
   },
   guards: {
     /**
-     * Changing ordering under live consumers would break the promise the old mode made;
-     * a queue that is its own DLQ would recycle its poison forever.
+     * Changing ordering under live consumers would break the promise the old mode made.
+     * (A queue that is its own DLQ is refused earlier, by resolveQueueOptions: bad input.)
      */
-    validConfiguration: ({ context, event }) =>
-      event.type === 'CONFIGURE' &&
-      event.options.ordering === context.options.ordering &&
-      event.options.deadLetterQueue !== context.name,
+    orderingUnchanged: ({ context, event }) =>
+      event.type === 'CONFIGURE' && event.options.ordering === context.options.ordering,
   },
   actions: {
     configure: assign(({ context, event }) =>
@@ -50,7 +48,7 @@ export const queueMachine = setup({
   states: {
     active: {
       on: {
-        CONFIGURE: { guard: 'validConfiguration', actions: 'configure' },
+        CONFIGURE: { guard: 'orderingUnchanged', actions: 'configure' },
         PAUSE: 'paused',
         RESUME: {},
         DELETE: 'deleting',
@@ -58,7 +56,7 @@ export const queueMachine = setup({
     },
     paused: {
       on: {
-        CONFIGURE: { guard: 'validConfiguration', actions: 'configure' },
+        CONFIGURE: { guard: 'orderingUnchanged', actions: 'configure' },
         RESUME: { target: 'active', actions: 'wakeConsumers' },
         PAUSE: {},
         DELETE: 'deleting',

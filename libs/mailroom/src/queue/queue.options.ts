@@ -1,4 +1,4 @@
-import { resolveRetryPolicy, RETRY_DEFAULTS, type RetryPolicy } from '../consumer/retry.policy';
+import { resolveRetryPolicy, RETRY_DEFAULTS, type RetryPolicy } from './retry.policy';
 import { InvalidRequestError } from '../errors/mailroom.errors';
 import { assertInteger, assertName, MAX_DURATION_MS } from '../errors/validate';
 

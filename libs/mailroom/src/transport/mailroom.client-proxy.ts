@@ -8,9 +8,9 @@ import {
   type WritePacket,
 } from '@nestjs/microservices';
 import { NO_MESSAGE_HANDLER } from '@nestjs/microservices/constants';
-import type { MailroomClient } from '../client/mailroom.client';
-import { resolveConsumerSpec } from '../consumer/handler.options';
-import { PushConsumer } from '../consumer/push.consumer';
+import { servicesOf, type MailroomServices, type ServicesOwner } from '../services/mailroom.services';
+import { resolveConsumerSpec } from '../handlers/handler.options';
+import { PushConsumer } from '../handlers/push.consumer';
 import { QueueNotFoundError } from '../errors/mailroom.errors';
 import { assertInteger } from '../errors/validate';
 import { TRANSPORT_HEADERS } from './mailroom.context';
@@ -20,7 +20,8 @@ import { destinationOf } from './transport.pattern';
 import { HandlerRegistry } from './transport.registry';
 
 export interface MailroomClientProxyOptions {
-  client: MailroomClient;
+  /** The app's MailroomClient. */
+  client: ServicesOwner;
   /** How long `send()` waits for a reply before failing with RequestTimeoutError (default 30000 ms). */
   timeoutMs?: number;
   /** Turns an outgoing packet into the message body (default: the packet's `data`, so any consumer reads it). */
@@ -37,7 +38,8 @@ export interface MailroomClientProxyOptions {
  * useFactory: (client) => ({ customClass: MailroomClientProxy, options: { client } }) }])`.
  */
 export class MailroomClientProxy extends ClientProxy<MailroomTransportEvents, MailroomStatus> {
-  private readonly client: MailroomClient;
+  private readonly client: ServicesOwner;
+  private readonly services: MailroomServices;
   private readonly timeoutMs: number;
   private readonly replyQueue = `reply.${randomUUID()}`;
   private readonly topics = new Set<string>();
@@ -49,6 +51,7 @@ export class MailroomClientProxy extends ClientProxy<MailroomTransportEvents, Ma
   constructor(options: MailroomClientProxyOptions) {
     super();
     this.client = options.client;
+    this.services = servicesOf(options.client);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     assertInteger(this.timeoutMs, 'timeoutMs', 1, 3_600_000);
     this.serializer = options.serializer ?? { serialize: (packet: ReadPacket) => packet.data };
@@ -74,7 +77,7 @@ export class MailroomClientProxy extends ClientProxy<MailroomTransportEvents, Ma
     this.connecting = null;
     if (!replies) return;
     await replies.stop();
-    await this.client.deleteQueue(this.replyQueue);
+    await this.services.queues.delete(this.replyQueue);
     this.events.status('disconnected');
   }
 
@@ -119,11 +122,11 @@ export class MailroomClientProxy extends ClientProxy<MailroomTransportEvents, Ma
     const route = this.normalizePattern(packet.pattern);
     const topic = destinationOf(route);
     if (!this.topics.has(topic)) {
-      await this.client.createTopic(topic);
+      await this.services.topics.create(topic);
       this.topics.add(topic);
     }
     const body = await this.serializer.serialize({ ...packet, pattern: route });
-    const result = await this.client.publish(topic, body, { headers: envelope(route, packet) });
+    const result = await this.services.publish(topic, body, { headers: envelope(route, packet) });
     if (result.deliveredTo === 0) {
       // Mailroom keeps an event for the subscriptions that exist when it is published; a
       // MailroomServer subscribes its group when it starts. Say so rather than drop it silently.
@@ -137,7 +140,7 @@ export class MailroomClientProxy extends ClientProxy<MailroomTransportEvents, Ma
 
   /** Sends the request; false when no live server handles its pattern. */
   private async request(queue: string, route: string, packet: ReadPacket & { id: string }): Promise<boolean> {
-    if (!(await HandlerRegistry.isHandled(this.client.dataSource, queue))) return false;
+    if (!(await HandlerRegistry.isHandled(this.services.dataSource, queue))) return false;
     const headers = {
       // getPattern() returns a request's pattern as given, as over TCP (an event's normalised).
       ...envelope(typeof packet.pattern === 'string' ? packet.pattern : JSON.stringify(packet.pattern), packet),
@@ -145,16 +148,16 @@ export class MailroomClientProxy extends ClientProxy<MailroomTransportEvents, Ma
       [TRANSPORT_HEADERS.correlationId]: packet.id,
       [TRANSPORT_HEADERS.deadline]: String(Date.now() + this.timeoutMs),
     };
-    await this.client.send(queue, await this.serializer.serialize(packet), { headers });
+    await this.services.send(queue, await this.serializer.serialize(packet), { headers });
     return true;
   }
 
   private async openReplyQueue(): Promise<void> {
     // Replies are read at most once, in order, and never dead-lettered: a proxy that dies
     // has no one left to answer, and close() leaves nothing behind.
-    await this.client.createQueue(this.replyQueue, { retentionMs: 3_600_000, deadLetterQueue: null });
+    await this.services.queues.upsert(this.replyQueue, { retentionMs: 3_600_000, deadLetterQueue: null });
     const spec = resolveConsumerSpec({ consumer: 'replies', ackMode: 'auto' }, 'MailroomClientProxy', false);
-    this.replies = new PushConsumer(this.client, this.replyQueue, spec, (body) => this.route(body));
+    this.replies = new PushConsumer(this.services, this.replyQueue, spec, (body) => this.route(body));
     this.replies.start(30_000);
   }
 

@@ -1,5 +1,5 @@
 import { BaseRpcContext, type PacketMetadata } from '@nestjs/microservices';
-import type { MessageContext } from '../consumer/message-context';
+import type { MessageContext } from '../handlers/message-context';
 
 /** Headers that carry a Nest packet's envelope over Mailroom messages (the body is the serializer's output). */
 export const TRANSPORT_HEADERS = {

@@ -9,10 +9,10 @@ import {
 } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { finalize } from 'rxjs/operators';
-import type { MailroomClient } from '../client/mailroom.client';
-import { resolveConsumerSpec, type OnMessageOptions } from '../consumer/handler.options';
-import type { MessageContext } from '../consumer/message-context';
-import { PushConsumer } from '../consumer/push.consumer';
+import { servicesOf, type MailroomServices, type ServicesOwner } from '../services/mailroom.services';
+import { resolveConsumerSpec, type OnMessageOptions } from '../handlers/handler.options';
+import type { MessageContext } from '../handlers/message-context';
+import { PushConsumer } from '../handlers/push.consumer';
 import { QueueNotFoundError } from '../errors/mailroom.errors';
 import { assertName } from '../errors/validate';
 import { MailroomContext, TRANSPORT_HEADERS } from './mailroom.context';
@@ -21,7 +21,8 @@ import { destinationOf } from './transport.pattern';
 import { HandlerRegistry } from './transport.registry';
 
 export interface MailroomServerOptions {
-  client: MailroomClient;
+  /** The app's MailroomClient. */
+  client: ServicesOwner;
   /**
    * This service's name: `@EventPattern(topic)` handlers consume the subscription
    * `<group>` of the topic, so instances of one service compete and other services each
@@ -50,11 +51,13 @@ export class MailroomServer extends Server<MailroomTransportEvents, MailroomStat
   private consumers: PushConsumer[] = [];
   private readonly registry: HandlerRegistry;
   private readonly events = new TransportEvents(this._status$, this.logger);
+  private readonly services: MailroomServices;
 
   constructor(private readonly options: MailroomServerOptions) {
     super();
     assertName(options.group, 'group');
-    this.registry = new HandlerRegistry(options.client.dataSource);
+    this.services = servicesOf(options.client);
+    this.registry = new HandlerRegistry(this.services.dataSource);
     this.initializeSerializer(options);
     this.deserializer = options.deserializer ?? {
       deserialize: (data: unknown, { channel }: { channel: string }) => ({ pattern: channel, data }),
@@ -74,8 +77,8 @@ export class MailroomServer extends Server<MailroomTransportEvents, MailroomStat
           false,
         );
         const run = handler.isEventHandler ? this.onEvent(route, handler) : this.onRequest(route, handler);
-        const consumer = new PushConsumer(this.options.client, queue, spec, run);
-        const { options } = await this.options.client.getQueue(queue);
+        const consumer = new PushConsumer(this.services, queue, spec, run);
+        const { options } = await this.services.queues.get(queue);
         consumer.start(spec.leaseMs ?? options.leaseMs);
         this.consumers.push(consumer);
       }
@@ -108,16 +111,13 @@ export class MailroomServer extends Server<MailroomTransportEvents, MailroomStat
   }
 
   private async subscribe(topic: string): Promise<string> {
-    await this.options.client.createTopic(topic);
-    const { subscription } = await this.options.client.subscribe(topic, this.options.group);
+    await this.services.topics.create(topic);
+    const { subscription } = await this.services.subscriptions.subscribe(topic, this.options.group);
     return subscription.queue;
   }
 
   private async requestQueue(queue: string): Promise<string> {
-    await this.options.client.getQueue(queue).catch(async (error) => {
-      if (!(error instanceof QueueNotFoundError)) throw error;
-      await this.options.client.createQueue(queue);
-    });
+    await this.services.ensureQueue(queue);
     return queue;
   }
 
@@ -159,7 +159,7 @@ export class MailroomServer extends Server<MailroomTransportEvents, MailroomStat
       const reply = async (packet: WritePacket) => {
         if (!replyTo) return;
         const serialized = await this.serializer.serialize({ ...packet, id });
-        await this.options.client.send(replyTo, serialized).catch((error) => {
+        await this.services.send(replyTo, serialized).catch((error) => {
           // The caller is gone (its reply queue with it): nothing to tell.
           if (!(error instanceof QueueNotFoundError)) throw error;
         });

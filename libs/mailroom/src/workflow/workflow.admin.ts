@@ -1,5 +1,5 @@
 import type { StateValue } from 'xstate';
-import type { MailroomClient } from '../client/mailroom.client';
+import type { MailroomServices } from '../services/mailroom.services';
 import { InvalidRequestError, InvalidTransitionError } from '../errors/mailroom.errors';
 import { assertInteger, assertName } from '../errors/validate';
 import { query } from '../database/transaction';
@@ -73,15 +73,15 @@ const STATUSES: WorkflowStatus[] = ['running', 'done', 'failed', 'cancelled'];
  * app's workers through the workflow's queue, since the effects are the app's code.
  */
 export class WorkflowAdmin {
-  constructor(private readonly client: MailroomClient) {}
+  constructor(private readonly services: MailroomServices) {}
 
   get dataSource() {
-    return this.client.dataSource;
+    return this.services.dataSource;
   }
 
   async definitions(): Promise<WorkflowInfo[]> {
     const rows = await query<{ name: string; versions: WorkflowInfo['versions']; updated_at: Date }>(
-      this.client.dataSource.manager,
+      this.services.dataSource.manager,
       DEFINITIONS_SQL,
       [null],
     );
@@ -91,7 +91,7 @@ export class WorkflowAdmin {
   async definition(name: string): Promise<WorkflowInfo> {
     assertName(name, 'workflow');
     const [row] = await query<{ name: string; versions: WorkflowInfo['versions']; updated_at: Date }>(
-      this.client.dataSource.manager,
+      this.services.dataSource.manager,
       DEFINITIONS_SQL,
       [name],
     );
@@ -102,7 +102,7 @@ export class WorkflowAdmin {
   /** The migration dry run the rows allow (see unmappableFromRows); the app's own runs its `migrate()` too. */
   async unmappable(name: string): Promise<Unmappable[]> {
     const { versions } = await this.definition(name);
-    return unmappableFromRows(this.client.dataSource.manager, name, versions);
+    return unmappableFromRows(this.services.dataSource.manager, name, versions);
   }
 
   async list(
@@ -121,7 +121,7 @@ export class WorkflowAdmin {
     const path = filter.state === undefined ? null : filter.state.split('.');
     if (path?.some((part) => part.length === 0))
       throw new InvalidRequestError('state', 'must be a dotted state path such as shipping.waiting');
-    const rows = await query<InstanceRow>(this.client.dataSource.manager, LIST_INSTANCES_SQL, [
+    const rows = await query<InstanceRow>(this.services.dataSource.manager, LIST_INSTANCES_SQL, [
       name,
       filter.status ?? null,
       filter.tag ?? null,
@@ -135,7 +135,7 @@ export class WorkflowAdmin {
   async get(name: string, key: string, historyLimit = 20): Promise<WorkflowInstanceDetail> {
     assertInteger(historyLimit, 'history', 0, 1000);
     const row = await this.row(name, key);
-    const manager = this.client.dataSource.manager;
+    const manager = this.services.dataSource.manager;
     const waits = await query<{ wait_id: string; kind: 'timer' | 'activity' | 'child'; due_at: Date | null }>(
       manager,
       WAITS_SQL,
@@ -168,7 +168,7 @@ export class WorkflowAdmin {
   /** Stops an instance where it is: its timers and activities are forgotten, later events ignored. */
   async cancel(name: string, key: string): Promise<WorkflowInstanceInfo> {
     await this.definition(name);
-    await this.client.dataSource.transaction(async (tx) => {
+    await this.services.dataSource.transaction(async (tx) => {
       const [row] = await query<{ id: string; status: WorkflowStatus; state_value: StateValue }>(
         tx,
         LOCK_INSTANCE_SQL,
@@ -221,7 +221,7 @@ export class WorkflowAdmin {
   }
 
   private async enqueue(name: string, envelope: WorkflowEnvelope): Promise<{ id: string }> {
-    const { id } = await this.client.send(`workflow.${name}`, envelope, { groupKey: envelope.key });
+    const { id } = await this.services.send(`workflow.${name}`, envelope, { groupKey: envelope.key });
     return { id };
   }
 
@@ -229,7 +229,7 @@ export class WorkflowAdmin {
     await this.definition(name);
     if (typeof key !== 'string' || key.length === 0 || key.length > 512)
       throw new InvalidRequestError('key', 'must be 1 to 512 characters');
-    const [row] = await query<InstanceRow & { snapshot: unknown }>(this.client.dataSource.manager, GET_INSTANCE_SQL, [
+    const [row] = await query<InstanceRow & { snapshot: unknown }>(this.services.dataSource.manager, GET_INSTANCE_SQL, [
       name,
       key,
     ]);

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { runEffects, type ActorAction, type ActorKind, type ActorStore } from '../actor/actor.store';
 import { persist, restore, stateText } from '../actor/actor.snapshot';
 import type { PersistedActor } from '../actor/actor.entity';
-import type { MailroomClient } from '../client/mailroom.client';
+import type { MailroomServices } from '../services/mailroom.services';
 import { query } from '../database/transaction';
 import { record } from '../observability/instruments';
 import type { WorkflowDefinition } from './workflow.definition';
@@ -40,7 +40,7 @@ export class WorkflowEngine {
   private readonly kinds = new Map<WorkflowDefinition, ActorKind<AnyStateMachine, Row>>();
 
   constructor(
-    private readonly client: MailroomClient,
+    private readonly services: MailroomServices,
     private readonly actors: ActorStore,
   ) {}
 
@@ -143,7 +143,7 @@ export class WorkflowEngine {
             error: { message: row.failure ?? String(row.snapshot.error) },
           };
     const answer: WorkflowEnvelope = { key: parent.key, kind: 'result', event, wait: parent.wait };
-    await this.client.send(`workflow.${parent.workflow}`, answer, { manager: tx });
+    await this.services.send(`workflow.${parent.workflow}`, answer, { manager: tx });
   }
 
   /**
@@ -236,7 +236,7 @@ export class WorkflowEngine {
 
   private kindOf(definition: WorkflowDefinition): ActorKind<AnyStateMachine, Row> {
     let kind = this.kinds.get(definition);
-    if (!kind) this.kinds.set(definition, (kind = workflowKind(this.client, definition)));
+    if (!kind) this.kinds.set(definition, (kind = workflowKind(this.services, definition)));
     return kind;
   }
 }

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { MailroomClient } from '../client/mailroom.client';
-import { QueueNotFoundError } from '../errors/mailroom.errors';
-import { resolveConsumerSpec, type OnMessageOptions } from '../consumer/handler.options';
-import { PushConsumer, type MessageHandler } from '../consumer/push.consumer';
+import { MailroomServices } from '../services/mailroom.services';
+import { resolveConsumerSpec, type OnMessageOptions } from '../handlers/handler.options';
+import { PushConsumer, type MessageHandler } from '../handlers/push.consumer';
 import { WORKFLOW, type Correlation } from './workflow.decorators';
 import type { WorkflowDefinition } from './workflow.definition';
 import { WorkflowHandlers } from './workflow.handlers';
@@ -21,7 +20,7 @@ export class WorkflowExplorer {
 
   constructor(
     private readonly discovery: DiscoveryService,
-    @Inject(MailroomClient) private readonly client: MailroomClient,
+    @Inject(MailroomServices) private readonly services: MailroomServices,
     private readonly workflows: Workflows,
   ) {}
 
@@ -39,7 +38,7 @@ export class WorkflowExplorer {
   }
 
   private async run(definition: WorkflowDefinition): Promise<void> {
-    const handlers = new WorkflowHandlers(this.client, this.workflows.engine, definition);
+    const handlers = new WorkflowHandlers(this.services, this.workflows.engine, definition);
     const concurrency = definition.options.concurrency ?? 4;
     await this.consume(
       definition.queue,
@@ -68,8 +67,8 @@ export class WorkflowExplorer {
   /** The workflow's subscription of a correlated topic; its queue is what to consume. */
   private async subscribe(definition: WorkflowDefinition, entries: [string, Correlation][]): Promise<string> {
     const [, correlation] = entries[0];
-    await this.client.createTopic(correlation.topic!);
-    const { subscription } = await this.client.subscribe(correlation.topic!, definition.queue, {
+    await this.services.topics.create(correlation.topic!);
+    const { subscription } = await this.services.subscriptions.subscribe(correlation.topic!, definition.queue, {
       routingKey: correlation.routingKey,
     });
     return subscription.queue;
@@ -82,11 +81,8 @@ export class WorkflowExplorer {
     handler: MessageHandler,
   ) {
     const spec = resolveConsumerSpec(options, `workflow consumer ${options.consumer}`, false);
-    const info = await this.client.getQueue(queue).catch(async (error) => {
-      if (!(error instanceof QueueNotFoundError)) throw error;
-      return (await this.client.createQueue(queue, queueOptions)).queue;
-    });
-    const consumer = new PushConsumer(this.client, queue, spec, handler);
+    const info = await this.services.ensureQueue(queue, queueOptions);
+    const consumer = new PushConsumer(this.services, queue, spec, handler);
     this.consumers.push(consumer);
     consumer.start(info.options.leaseMs);
   }

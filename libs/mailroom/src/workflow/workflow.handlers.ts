@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { MailroomClient } from '../client/mailroom.client';
-import type { MessageContext } from '../consumer/message-context';
+import type { MailroomServices } from '../services/mailroom.services';
+import type { MessageContext } from '../handlers/message-context';
 import { NonRetryableError } from '../errors/mailroom.errors';
 import type { Correlation } from './workflow.decorators';
 import type { WorkflowDefinition } from './workflow.definition';
@@ -16,7 +16,7 @@ import type { ActivityJob, WorkflowEnvelope } from './workflow.kind';
  */
 export class WorkflowHandlers {
   constructor(
-    private readonly client: MailroomClient,
+    private readonly services: MailroomServices,
     private readonly engine: WorkflowEngine,
     private readonly definition: WorkflowDefinition,
   ) {}
@@ -78,7 +78,7 @@ export class WorkflowHandlers {
       };
     }
     const answer: WorkflowEnvelope = { key: job.key, kind: 'result', event, wait: ctx.id };
-    await this.client.send(this.definition.queue, answer, { id: derivedId(ctx.id) });
+    await this.services.send(this.definition.queue, answer, { id: derivedId(ctx.id) });
   }
 
   /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { EntityManager } from 'typeorm';
 import type { ActorEffect, ActorKind } from '../actor/actor.store';
-import type { MailroomClient } from '../client/mailroom.client';
+import type { MailroomServices } from '../services/mailroom.services';
 import { query } from '../database/transaction';
 import { EffectRecorder } from './workflow.effects';
 import type { WorkflowDefinition } from './workflow.definition';
@@ -43,7 +43,10 @@ export function statusOf(snapshot: AnyMachineSnapshot): WorkflowStatus {
  * its wait row, a cancel the removal of both, an invoke a job on the activity queue.
  * Everything is written through `tx`, so it commits with the transition or not at all.
  */
-export function workflowKind(client: MailroomClient, definition: WorkflowDefinition): ActorKind<AnyStateMachine, Row> {
+export function workflowKind(
+  services: MailroomServices,
+  definition: WorkflowDefinition,
+): ActorKind<AnyStateMachine, Row> {
   const effects: Record<string, ActorEffect<Row>> = {
     'xstate.raise': async (tx, row, params) => {
       const { event, id, delay } = params as { event: { type: string }; id: string; delay?: number };
@@ -51,7 +54,7 @@ export function workflowKind(client: MailroomClient, definition: WorkflowDefinit
       const wait = randomUUID();
       await query(tx, ARM_WAIT_SQL, [row.id, id, 'timer', wait, Math.round(delay)]);
       const envelope: WorkflowEnvelope = { key: row.key, kind: 'timer', event, wait };
-      await client.send(definition.queue, envelope, { id: wait, delayMs: Math.round(delay), manager: tx });
+      await services.send(definition.queue, envelope, { id: wait, delayMs: Math.round(delay), manager: tx });
     },
     'xstate.cancel': async (tx, row, params) => {
       await query(tx, CANCEL_WAITS_SQL, [row.id, [(params as { sendId: string }).sendId]]);
@@ -64,7 +67,7 @@ export function workflowKind(client: MailroomClient, definition: WorkflowDefinit
         await query(tx, ARM_WAIT_SQL, [row.id, id, 'child', wait, null]);
         const parent: ParentRef = { workflow: definition.name, key: row.key, invocation: id, wait };
         const start: WorkflowEnvelope = { key: `${definition.name}/${row.key}/${id}`, kind: 'start', input, parent };
-        await client.send(`workflow.${child}`, start, { id: wait, groupKey: start.key, manager: tx });
+        await services.send(`workflow.${child}`, start, { id: wait, groupKey: start.key, manager: tx });
         return;
       }
       if (typeof src !== 'string' || !definition.activities.has(src)) {
@@ -75,7 +78,7 @@ export function workflowKind(client: MailroomClient, definition: WorkflowDefinit
       const wait = randomUUID();
       await query(tx, ARM_WAIT_SQL, [row.id, id, 'activity', wait, null]);
       const job: ActivityJob = { key: row.key, instanceId: row.id, invocation: id, src, input };
-      await client.send(definition.activityQueue, job, { id: wait, manager: tx });
+      await services.send(definition.activityQueue, job, { id: wait, manager: tx });
     },
     // Leaving an invoking state stops its child (XState passes the child's actor ref): the
     // activity's answer, when it comes, is stale; a child workflow is cancelled with it.
@@ -98,7 +101,7 @@ export function workflowKind(client: MailroomClient, definition: WorkflowDefinit
     effects[name] = async (tx, _row, params, action) => {
       const out = new EffectRecorder();
       await method({ context: action.info?.context, event: action.info?.event, params }, out);
-      await write(client, tx, out);
+      await write(services, tx, out);
     };
   }
   return {
@@ -116,14 +119,14 @@ export function workflowKind(client: MailroomClient, definition: WorkflowDefinit
   };
 }
 
-async function write(client: MailroomClient, tx: EntityManager, out: EffectRecorder): Promise<void> {
+async function write(services: MailroomServices, tx: EntityManager, out: EffectRecorder): Promise<void> {
   for (const effect of out.effects) {
     if (effect.kind === 'send') {
       const { body, ...options } = effect.message;
-      await client.send(effect.queue, body as never, { ...options, manager: tx });
+      await services.send(effect.queue, body as never, { ...options, manager: tx });
     } else {
       const { body, ...options } = effect.message;
-      await client.publish(effect.topic, body as never, { ...options, manager: tx });
+      await services.publish(effect.topic, body as never, { ...options, manager: tx });
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type Type } from '@nestjs/common';
 import type { StateValue } from 'xstate';
 import { ActorStore } from '../actor/actor.store';
-import { MailroomClient } from '../client/mailroom.client';
+import { MailroomServices } from '../services/mailroom.services';
 import { inTransaction, query, type TransactionOptions } from '../database/transaction';
 import { InvalidRequestError } from '../errors/mailroom.errors';
 import {
@@ -47,9 +47,9 @@ export class Workflows {
   private readonly byName = new Map<string, WorkflowDefinition>();
   private readonly byClass = new Map<Type<unknown>, WorkflowDefinition>();
 
-  constructor(@Inject(MailroomClient) private readonly client: MailroomClient) {
-    this.admin = new WorkflowAdmin(client);
-    this.engine = new WorkflowEngine(client, new ActorStore(client.dataSource));
+  constructor(@Inject(MailroomServices) private readonly services: MailroomServices) {
+    this.admin = new WorkflowAdmin(services);
+    this.engine = new WorkflowEngine(services, new ActorStore(services.dataSource));
   }
 
   /** Makes a `@Workflow` provider runnable here and records its versions in the database. */
@@ -69,7 +69,7 @@ export class Workflows {
       definition: describeMachine(machine),
     }));
     versions.sort((a, b) => (a.version === definition.version ? 1 : b.version === definition.version ? -1 : 0));
-    await query(this.client.dataSource.manager, UPSERT_DEFINITION_SQL, [definition.name, JSON.stringify(versions)]);
+    await query(this.services.dataSource.manager, UPSERT_DEFINITION_SQL, [definition.name, JSON.stringify(versions)]);
     return definition;
   }
 
@@ -88,7 +88,7 @@ export class Workflows {
   ): Promise<WorkflowResult> {
     const definition = this.definition(ref);
     assertKey(key);
-    return inTransaction(this.client.dataSource, options.manager, async (tx) => {
+    return inTransaction(this.services.dataSource, options.manager, async (tx) => {
       const { instance, created } = await this.engine.start(definition, key, input, tx);
       return result(instance, created ? 'started' : 'ignored');
     });
@@ -106,7 +106,7 @@ export class Workflows {
     if (typeof event?.type !== 'string' || event.type.length === 0) {
       throw new InvalidRequestError('event', 'must be an object with a non-empty string `type`');
     }
-    return inTransaction(this.client.dataSource, options.manager, async (tx) => {
+    return inTransaction(this.services.dataSource, options.manager, async (tx) => {
       const { instance, outcome } = await this.engine.deliver(definition, { key, kind: 'event', event }, tx);
       return result(instance, outcome);
     });
@@ -130,7 +130,7 @@ export class Workflows {
   /** Runs a failed instance again now, if its stored state resolves (after a fix or a `migrate`). */
   async retry(ref: WorkflowRef, key: string): Promise<WorkflowResult> {
     const definition = this.definition(ref);
-    return this.client.dataSource.transaction(async (tx) => {
+    return this.services.dataSource.transaction(async (tx) => {
       const { instance, outcome } = await this.engine.deliver(definition, { key, kind: 'retry' }, tx);
       return result(instance, outcome);
     });
@@ -145,7 +145,7 @@ export class Workflows {
     const found: Unmappable[] = [];
     for (let after = '0'; ;) {
       const rows = await query<{ id: string; key: string; machine_version: string; snapshot: PersistedActor }>(
-        this.client.dataSource.manager,
+        this.services.dataSource.manager,
         RUNNING_PAGE_SQL,
         [definition.name, after, 500],
       );

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { MailroomClient } from '../client/mailroom.client';
+import type { MailroomServices } from '../services/mailroom.services';
 import { LeaseLostError } from '../errors/mailroom.errors';
 import type { ReceivedMessage } from '../message/message';
 import { AckBatcher } from './ack.batcher';
@@ -39,17 +39,17 @@ export class PushConsumer {
   private readonly session = randomUUID();
 
   constructor(
-    private readonly client: MailroomClient,
+    private readonly services: MailroomServices,
     readonly queue: string,
     private readonly spec: ConsumerSpec,
     private readonly handler: MessageHandler,
   ) {
     this.logger = new Logger(`Mailroom:${spec.consumer}`);
     this.acks = new AckBatcher(
-      (receipts) => client.ack(queue, receipts),
+      (receipts) => services.delivery.ack(queue, receipts),
       () => this.slotFreed?.(),
     );
-    this.runner = new HandlerRunner(client, queue, spec, handler, this.acks, this.logger);
+    this.runner = new HandlerRunner(services, queue, spec, handler, this.acks, this.logger);
   }
 
   start(leaseMs: number): void {
@@ -71,7 +71,7 @@ export class PushConsumer {
     const started = [...this.held.values()].filter((m) => !this.buffer.includes(m));
     if (started.length > 0) {
       // Still running at the deadline: they did start, so this counts as a failed attempt.
-      await this.client
+      await this.services.delivery
         .nack(
           this.queue,
           started.map((m) => m.receipt),
@@ -79,7 +79,8 @@ export class PushConsumer {
         )
         .catch(() => undefined);
     }
-    if (this.spec.ackMode === 'manual') await this.client.release(this.queue, this.spec.consumer, this.session);
+    if (this.spec.ackMode === 'manual')
+      await this.services.delivery.release(this.queue, this.spec.consumer, this.session);
   }
 
   private async claimLoop(): Promise<void> {
@@ -112,7 +113,7 @@ export class PushConsumer {
     if (pending > 0 && (room > 0 || this.buffer.length === 0 || holdLeft <= 0)) {
       const carried = this.acks.take(MAX_CARRIED_ACKS)!;
       const max = Math.min(100, room + carried.count);
-      if (max <= 0) return carried.ackWith((receipts) => this.client.ack(this.queue, receipts));
+      if (max <= 0) return carried.ackWith((receipts) => this.services.delivery.ack(this.queue, receipts));
       let claimed: ReceivedMessage[] = [];
       await carried.ackWith(async (receipts) => {
         claimed = await this.claim(max, 0, receipts);
@@ -137,8 +138,8 @@ export class PushConsumer {
   private claim(max: number, waitMs: number, ack?: string[]): Promise<ReceivedMessage[]> {
     const request = { consumer: this.spec.consumer, session: this.session, max, waitMs, signal: this.abort.signal };
     return this.spec.ackMode === 'auto'
-      ? this.client.take(this.queue, request)
-      : this.client.receive(this.queue, { ...request, leaseMs: this.spec.leaseMs, ack });
+      ? this.services.delivery.claim(this.queue, request, true)
+      : this.services.delivery.claim(this.queue, { ...request, leaseMs: this.spec.leaseMs, ack }, false);
   }
 
   private accept(messages: ReceivedMessage[]): void {
@@ -182,7 +183,7 @@ export class PushConsumer {
     let receipts = [...this.held.keys()];
     for (let attempt = 0; attempt < 2 && receipts.length > 0 && !this.stopping; attempt += 1) {
       try {
-        await this.client.extend(this.queue, receipts, leaseMs);
+        await this.services.delivery.extend(this.queue, receipts, leaseMs);
         return;
       } catch (error) {
         // Settled since we looked (or lost): extend the rest.

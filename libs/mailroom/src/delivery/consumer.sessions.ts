@@ -6,7 +6,7 @@ import type { ReceivedMessage } from '../message/message';
 import type { QueueRef, QueueService } from '../queue/queue.service';
 import { ConsumerSession } from './consumer.session';
 import { decodeReceipts } from './receipt';
-import type { Wakeups } from './wakeups';
+import type { Wakeups } from '../database/wakeups';
 
 export interface ReceiveRequest {
   /**
@@ -37,8 +37,8 @@ export interface ReceiveRequest {
 
 /**
  * The node's consumer sessions, one per (queue, consumer name[, session]), created on first
- * receive: they coalesce the claims of receives woken together and own their leases
- * (ConsumerSession's LeaseOwnership).
+ * receive and forgotten once idle (no receive running, no lease held): they coalesce the
+ * claims of receives woken together and own their leases (ConsumerSession's LeaseOwnership).
  */
 export class ConsumerSessions {
   private readonly sessions = new Map<string, ConsumerSession>();
@@ -61,8 +61,18 @@ export class ConsumerSessions {
     if (leaseMs !== undefined) assertInteger(leaseMs, 'leaseMs', 100, 12 * 3_600_000);
     if (request.session !== undefined) assertName(request.session, 'session');
     const ref = await this.queues.ref(queue);
-    const session = this.session(ref, consumer, request.session);
-    return session.receive({ max, waitMs, leaseMs: leaseMs ?? ref.options.leaseMs, signal, take, ack });
+    const key = sessionKey(ref, consumer, request.session);
+    const session = this.session(key, ref, consumer, request.session);
+    try {
+      return await session.receive({ max, waitMs, leaseMs: leaseMs ?? ref.options.leaseMs, signal, take, ack });
+    } finally {
+      if (session.idle && this.sessions.get(key) === session) this.sessions.delete(key);
+    }
+  }
+
+  /** Sessions this node keeps: those with a receive running or a lease to release. */
+  get size(): number {
+    return this.sessions.size;
   }
 
   /** Ends one session gracefully: its unsettled messages return without spending an attempt. */
@@ -81,10 +91,11 @@ export class ConsumerSessions {
     if (release) await Promise.all(sessions.map((session) => session.close()));
   }
 
-  private session(ref: QueueRef, consumer: string, sessionName?: string): ConsumerSession {
-    const key = sessionKey(ref, consumer, sessionName);
+  private session(key: string, ref: QueueRef, consumer: string, sessionName?: string): ConsumerSession {
     let session = this.sessions.get(key);
     if (!session) {
+      // Sessions whose leases expired since their last receive hold nothing any more.
+      for (const [other, idle] of this.sessions) if (idle.idle) this.sessions.delete(other);
       const { dataSource, leases, wakeups } = this;
       const shared = sessionName !== undefined || ref.options.ordering === 'exclusive';
       const ownership = shared ? 'session' : 'per-receive';

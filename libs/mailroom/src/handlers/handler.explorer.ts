@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { MailroomClient } from '../client/mailroom.client';
-import { QueueNotFoundError } from '../errors/mailroom.errors';
+import { MailroomServices } from '../services/mailroom.services';
 import { resolveConsumerSpec, type ConsumerSpec, type OnTopicOptions } from './handler.options';
 import { ON_MESSAGE, type HandlerMetadata } from './on-message.decorator';
 import { PushConsumer, type MessageHandler } from './push.consumer';
@@ -26,16 +25,16 @@ export class HandlerExplorer {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-    private readonly client: MailroomClient,
+    private readonly services: MailroomServices,
   ) {}
 
   async start(): Promise<void> {
     const found = this.discover();
     const queues: string[] = [];
     for (const handler of found) queues.push(await this.declare(handler));
-    this.consumers = found.map((h, i) => new PushConsumer(this.client, queues[i], h.spec, h.handler));
+    this.consumers = found.map((h, i) => new PushConsumer(this.services, queues[i], h.spec, h.handler));
     for (const [i, consumer] of this.consumers.entries()) {
-      const { options } = await this.client.getQueue(queues[i]);
+      const { options } = await this.services.queues.get(queues[i]);
       consumer.start(found[i].spec.leaseMs ?? options.leaseMs);
     }
   }
@@ -75,20 +74,21 @@ export class HandlerExplorer {
   /** Creates what the handler consumes if missing; returns the queue to consume. */
   private async declare({ metadata, spec }: FoundHandler): Promise<string> {
     if (metadata.kind === 'queue') {
-      await this.client.getQueue(metadata.queue).catch(async (error) => {
-        if (!(error instanceof QueueNotFoundError)) throw error;
-        await this.client.createQueue(metadata.queue, metadata.options.queueOptions);
-      });
+      await this.services.ensureQueue(metadata.queue, metadata.options.queueOptions);
       return metadata.queue;
     }
     const options: OnTopicOptions = metadata.options;
-    await this.client.createTopic(metadata.topic);
-    const { subscription } = await this.client.subscribe(metadata.topic, options.subscription ?? spec.consumer, {
-      queue: options.queue,
-      routingKey: options.routingKey,
-      headers: options.headers,
-      queueOptions: options.queue === undefined ? options.queueOptions : undefined,
-    });
+    await this.services.topics.create(metadata.topic);
+    const { subscription } = await this.services.subscriptions.subscribe(
+      metadata.topic,
+      options.subscription ?? spec.consumer,
+      {
+        queue: options.queue,
+        routingKey: options.routingKey,
+        headers: options.headers,
+        queueOptions: options.queue === undefined ? options.queueOptions : undefined,
+      },
+    );
     return subscription.queue;
   }
 }

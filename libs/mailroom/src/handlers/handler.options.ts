@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '../errors/mailroom.errors';
 import { assertInteger, assertName } from '../errors/validate';
 import { routingPattern } from '../topic/routing-key';
-import { resolveRetryPolicy, type RetryPolicy } from './retry.policy';
+import { resolveRetryPolicy, type RetryPolicy } from '../queue/retry.policy';
 
 export type AckMode = 'manual' | 'auto';
 export type DeliveryMode = 'at-most-once' | 'at-least-once' | 'exactly-once';

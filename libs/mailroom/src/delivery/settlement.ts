@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { query, type TransactionOptions } from '../database/transaction';
 import { record } from '../observability/instruments';
-import { assertInteger, assertText } from '../errors/validate';
+import { assertInteger, assertText, storableText } from '../errors/validate';
 import { InvalidRequestError, LeaseLostError } from '../errors/mailroom.errors';
 import { isDeadLetterReason, type DeadLetterReason } from '../dead-letter/dead-letter.service';
 import type { QueueService } from '../queue/queue.service';
@@ -49,14 +49,10 @@ export class Settlement {
     if (delayMs !== null) assertInteger(delayMs, 'delayMs', 0, 2_147_483_647);
     if (typeof deadLetter !== 'boolean') throw new InvalidRequestError('deadLetter', 'must be a boolean');
     if (options.reason !== undefined) assertText(String(options.reason), 'reason');
-    const reason = options.reason === undefined ? null : String(options.reason).slice(0, MAX_ERROR_CHARS);
+    // Cut at the bound, which can split a surrogate pair: drop the half left over.
+    const reason = options.reason === undefined ? null : storableText(String(options.reason).slice(0, MAX_ERROR_CHARS));
     // The stack is the library's own record of a handler's error, not a request: kept, minus what text cannot hold.
-    const stack =
-      options.stack === undefined
-        ? null
-        : String(options.stack)
-            .slice(0, MAX_ERROR_CHARS)
-            .replace(/\u0000/g, '');
+    const stack = options.stack === undefined ? null : storableText(String(options.stack).slice(0, MAX_ERROR_CHARS));
     const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
     const buried = options.deadLetterReason ?? 'rejected';
     if (!isDeadLetterReason(buried)) throw new InvalidRequestError('deadLetterReason', 'is not a dead-letter reason');

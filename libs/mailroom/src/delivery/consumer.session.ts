@@ -9,7 +9,7 @@ import { record, secondsSince } from '../observability/instruments';
 import { ACK_AND_CLAIM_OWN_SQL, ACK_AND_CLAIM_SQL, CLAIM_OWN_SQL, CLAIM_SQL, TAKE_SQL } from './claim.sql';
 import { encodeReceipt, receiptArrays, type Receipt } from './receipt';
 import { staleReceipts } from './settlement';
-import type { Wakeups } from './wakeups';
+import type { Wakeups } from '../database/wakeups';
 
 export interface ReceiveOptions {
   /** Most messages to take (1-100). */
@@ -69,6 +69,8 @@ export class ConsumerSession {
   /** Claims started so far, and the number of the latest one that found nothing (see claim()). */
   private claimsStarted = 0;
   private lastEmptyClaim = -1;
+  /** Receives running now: a session is only forgotten between them. */
+  private receiving = 0;
 
   constructor(
     readonly queue: QueueRef,
@@ -82,7 +84,26 @@ export class ConsumerSession {
     this.leaseRow = newLease({ queueId: queue.id, consumer });
   }
 
+  /**
+   * Nothing running and no lease this node would have to release: forgetting the session
+   * loses nothing (a new receive starts a new one), so one-off consumer names do not pile up.
+   */
+  get idle(): boolean {
+    const now = Date.now();
+    for (const [id, deadline] of this.ownLeases) if (deadline < now) this.ownLeases.delete(id);
+    return this.receiving === 0 && this.leaseId === null && this.ownLeases.size === 0;
+  }
+
   async receive(options: ReceiveOptions): Promise<ReceivedMessage[]> {
+    this.receiving++;
+    try {
+      return await this.receiveWhileCounted(options);
+    } finally {
+      this.receiving--;
+    }
+  }
+
+  private async receiveWhileCounted(options: ReceiveOptions): Promise<ReceivedMessage[]> {
     const deadline = Date.now() + options.waitMs;
     // Watch before claiming: a send that commits between our empty claim and the wait
     // still wakes us (no lost wake-up), so latency is one notification, not a poll.

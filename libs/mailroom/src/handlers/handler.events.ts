@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { MailroomClient } from '../client/mailroom.client';
+import type { MailroomServices } from '../services/mailroom.services';
 import type { ReceivedMessage } from '../message/message';
 import type { ConsumerSpec } from './handler.options';
 
@@ -37,12 +37,12 @@ export type MailroomEventName = keyof MailroomEventMap;
  */
 export class MailroomEvents extends EventEmitter<MailroomEventMap> {}
 
-const emitters = new WeakMap<MailroomClient, MailroomEvents>();
+const emitters = new WeakMap<MailroomServices, MailroomEvents>();
 
-/** The events of one client's handlers (one emitter per client, as there is one per app). */
-export function mailroomEvents(client: MailroomClient): MailroomEvents {
-  let events = emitters.get(client);
-  if (!events) emitters.set(client, (events = new MailroomEvents()));
+/** The events of one client's handlers (one emitter per services, as there is one per app). */
+export function mailroomEvents(services: MailroomServices): MailroomEvents {
+  let events = emitters.get(services);
+  if (!events) emitters.set(services, (events = new MailroomEvents()));
   return events;
 }
 
@@ -64,14 +64,14 @@ const windows = new WeakMap<Logger, LogWindow>();
  * error, then the events.
  */
 export async function reportFailure(
-  client: MailroomClient,
+  services: MailroomServices,
   logger: Logger,
   queue: string,
   spec: ConsumerSpec,
   message: ReceivedMessage,
   error: unknown,
 ): Promise<void> {
-  const outcome = spec.ackMode === 'auto' ? 'lost' : await deadLettered(client, queue, message.id);
+  const outcome = spec.ackMode === 'auto' ? 'lost' : await deadLettered(services, queue, message.id);
   const event: HandlerFailure = {
     queue,
     consumer: spec.consumer,
@@ -81,14 +81,14 @@ export async function reportFailure(
     outcome,
   };
   log(logger, event);
-  const events = mailroomEvents(client);
+  const events = mailroomEvents(services);
   emit(events, logger, 'failed', event);
   if (outcome === 'dead-lettered') emit(events, logger, 'dead-lettered', event);
 }
 
-async function deadLettered(client: MailroomClient, queue: string, id: string): Promise<HandlerFailure['outcome']> {
+async function deadLettered(services: MailroomServices, queue: string, id: string): Promise<HandlerFailure['outcome']> {
   // Right after our nack, the message is in the DLQ only if this failure put it there.
-  const buried = await client.deadLetters.get(queue, id).catch(() => null);
+  const buried = await services.deadLetters.get(queue, id).catch(() => null);
   return buried ? 'dead-lettered' : 'retry';
 }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Client, type ClientConfig } from 'pg';
-import { ACTOR_CHANNEL, MESSAGE_CHANNEL, OUTBOX_CHANNEL, type ActorAnnouncement } from '../database/channels';
+import { ACTOR_CHANNEL, MESSAGE_CHANNEL, OUTBOX_CHANNEL, type ActorAnnouncement } from './channels';
 
 /**
  * The node's one LISTEN connection, shared by every consumer and cache in the process.

@@ -1,7 +1,8 @@
 import type { Logger } from '@nestjs/common';
-import type { MailroomClient } from '../client/mailroom.client';
+import type { MailroomServices } from '../services/mailroom.services';
 import type { EntityManager } from 'typeorm';
 import { LeaseLostError, NonRetryableError } from '../errors/mailroom.errors';
+import { storableText } from '../errors/validate';
 import { recordAllInInbox, recordInInbox } from '../inbox/inbox';
 import { record, secondsSince } from '../observability/instruments';
 import { traceHandler } from '../observability/tracing';
@@ -11,8 +12,8 @@ import { reportFailure } from './handler.events';
 import type { ConsumerSpec } from './handler.options';
 import { cancelRunningStatement, HandlerTimedOutError, withHandlerTimeout } from './handler.timeout';
 import type { MessageContext } from './message-context';
-import { retryDelay } from './retry.policy';
-import type { NackOptions } from './settlement';
+import { retryDelay } from '../queue/retry.policy';
+import type { NackOptions } from '../delivery/settlement';
 
 export type MessageHandler = (body: unknown, context: MessageContext) => unknown;
 
@@ -30,7 +31,7 @@ class NackRequested extends Error {
  */
 export class HandlerRunner {
   constructor(
-    private readonly client: MailroomClient,
+    private readonly services: MailroomServices,
     private readonly queue: string,
     private readonly spec: ConsumerSpec,
     private readonly handler: MessageHandler,
@@ -48,7 +49,7 @@ export class HandlerRunner {
       async (error) => {
         record('handled', this.queue, 'error', secondsSince(started));
         await this.fail(message, error);
-        await reportFailure(this.client, this.logger, this.queue, this.spec, message, error);
+        await reportFailure(this.services, this.logger, this.queue, this.spec, message, error);
       },
     );
   }
@@ -96,7 +97,7 @@ export class HandlerRunner {
    */
   private async runExactlyOnce(message: ReceivedMessage): Promise<void> {
     let nackRequested: NackOptions | null = null;
-    await this.client.dataSource.transaction(async (manager) => {
+    await this.services.dataSource.transaction(async (manager) => {
       const context: MessageContext = {
         ...this.describe(message),
         manager,
@@ -107,7 +108,7 @@ export class HandlerRunner {
       };
       if (await recordInInbox(manager, this.spec.consumer, message.id)) await this.call(message, context, manager);
       if (nackRequested) throw new NackRequested(nackRequested);
-      await this.client.ack(this.queue, [message.receipt], { manager });
+      await this.services.delivery.ack(this.queue, [message.receipt], { manager });
     });
   }
 
@@ -119,7 +120,7 @@ export class HandlerRunner {
    */
   async handleTogether(messages: ReceivedMessage[]): Promise<void> {
     try {
-      await this.client.dataSource.transaction(async (manager) => {
+      await this.services.dataSource.transaction(async (manager) => {
         const fresh = await recordAllInInbox(
           manager,
           this.spec.consumer,
@@ -139,7 +140,7 @@ export class HandlerRunner {
           await this.call(message, context, manager);
           if (nackRequested) throw new NackRequested({});
         }
-        await this.client.ack(
+        await this.services.delivery.ack(
           this.queue,
           messages.map((m) => m.receipt),
           { manager },
@@ -156,7 +157,7 @@ export class HandlerRunner {
    * and the delivery fails.
    */
   private call(message: ReceivedMessage, context: MessageContext, manager: EntityManager): Promise<unknown> {
-    const cancel = () => cancelRunningStatement(manager, this.client.dataSource);
+    const cancel = () => cancelRunningStatement(manager, this.services.dataSource);
     return withHandlerTimeout(() => this.handler(message.body, context), this.spec.timeoutMs, cancel);
   }
 
@@ -171,7 +172,7 @@ export class HandlerRunner {
       deliveryCount: message.deliveryCount,
       receipt: message.receipt,
       extend: async (ms) => {
-        await this.client.extend(this.queue, [message.receipt], ms);
+        await this.services.delivery.extend(this.queue, [message.receipt], ms);
       },
     };
   }
@@ -183,7 +184,9 @@ export class HandlerRunner {
       error instanceof NackRequested
         ? error.options
         : {
-            reason: error instanceof Error ? error.message : String(error),
+            // A handler's error text is no request to refuse: a NUL or lone surrogate in it
+            // would fail the nack (400), and the message would wait out its lease.
+            reason: storableText(error instanceof Error ? error.message : String(error)),
             stack: (error as Error)?.stack,
             deadLetter: error instanceof NonRetryableError,
             deadLetterReason: error instanceof NonRetryableError ? error.deadLetterReason : undefined,
@@ -197,6 +200,6 @@ export class HandlerRunner {
   private nack(message: ReceivedMessage, options: Omit<NackOptions, 'manager'>): Promise<unknown> {
     const policy = this.spec.retry;
     const delayMs = options.delayMs ?? (policy ? retryDelay(policy, message.deliveryCount) : undefined);
-    return this.client.nack(this.queue, [message.receipt], { ...options, delayMs });
+    return this.services.delivery.nack(this.queue, [message.receipt], { ...options, delayMs });
   }
 }
