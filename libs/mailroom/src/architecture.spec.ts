@@ -12,6 +12,8 @@ const RANKS: Record<string, number> = {
   errors: 0,
   message: 0,
   database: 0,
+  // Counters and spans every layer records into (the Nest metrics provider is in module/).
+  observability: 0,
   actor: 1,
   'dead-letter': 2,
   queue: 2,

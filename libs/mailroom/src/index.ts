@@ -117,7 +117,7 @@ export { destinationOf } from './transport/transport.pattern';
 
 // Observability: Prometheus metrics (mount MailroomMetrics as a provider); traces follow
 // messages through their headers with whatever OpenTelemetry SDK the application registers.
-export { MailroomMetrics, MAILROOM_METRICS_OPTIONS } from './observability/mailroom.metrics';
-export type { MailroomMetricsOptions } from './observability/mailroom.metrics';
+export { MailroomMetrics, MAILROOM_METRICS_OPTIONS } from './module/mailroom.metrics';
+export type { MailroomMetricsOptions } from './module/mailroom.metrics';
 export { observe } from './observability/instruments';
 export type { MailroomObserver } from './observability/instruments';

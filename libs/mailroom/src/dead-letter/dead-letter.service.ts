@@ -11,7 +11,9 @@ import {
 } from './dead-letter.sql';
 
 /** `workflow_not_found`: a workflow's message whose instance never started (after bounded retries). */
-export type DeadLetterReason = 'max_deliveries' | 'rejected' | 'lease_expired' | 'expired' | 'workflow_not_found';
+import type { DeadLetterReason } from '../errors/mailroom.errors';
+
+export type { DeadLetterReason };
 const REASONS: readonly DeadLetterReason[] = [
   'max_deliveries',
   'rejected',

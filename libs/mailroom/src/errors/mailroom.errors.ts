@@ -1,4 +1,5 @@
-import type { DeadLetterReason } from '../dead-letter/dead-letter.service';
+/** Why a message was dead-lettered (kept with it; here so errors can name one without importing dead-letter/). */
+export type DeadLetterReason = 'max_deliveries' | 'rejected' | 'lease_expired' | 'expired' | 'workflow_not_found';
 /**
  * Every error Mailroom raises on purpose. `code` is stable and is what the REST API
  * returns; the HTTP status for each code is decided in one place (src/http).

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/comm
 import { Counter, Gauge, Histogram, register, type Registry } from 'prom-client';
 import { MailroomClient } from '../client/mailroom.client';
 import { query } from '../database/transaction';
-import { observe, type MailroomObserver } from './instruments';
+import { observe, type MailroomObserver } from '../observability/instruments';
 import { DEAD_LETTERED_SQL, OUTBOX_BACKLOG_SQL, QUEUE_DEPTH_SQL, WORKFLOW_INSTANCES_SQL } from './metrics.sql';
 
 export const MAILROOM_METRICS_OPTIONS = Symbol('MAILROOM_METRICS_OPTIONS');
