@@ -6,7 +6,7 @@ import { MailroomClient } from '@mailroom/core';
 import { authenticate } from './auth/authenticate';
 import { dashboardLogin } from './auth/dashboard-login';
 import { KeysService } from './auth/keys.service';
-import { BATCH_FRAMING_BYTES, jsonBody, urlencoded } from './http/json-body';
+import { BATCH_FRAMING_BYTES, jsonBody, sameOriginForms, urlencoded } from './http/json-body';
 import { setupOpenApi } from './http/openapi';
 import { requestLog } from './logging/request.log';
 
@@ -49,7 +49,7 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<NestEx
   app.use(authenticate(keys, module.auth));
   app.use(dashboardLogin(keys));
   // The dashboard's forms post urlencoded; body-parser marks them parsed, so jsonBody passes them by.
-  app.use('/dashboard', urlencoded({ extended: false, limit: '16kb' }));
+  app.use('/dashboard', sameOriginForms, urlencoded({ extended: false, limit: '16kb' }));
   app.use(jsonBody(limit));
   app.disable('x-powered-by');
   setupOpenApi(app);

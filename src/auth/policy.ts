@@ -44,6 +44,7 @@ export const POLICY: Record<string, Rule> = {
   // Fencing a producer id stops whoever sends under it: only its producers may.
   ProducersController_init: on('produce', 'id'),
   WorkflowsController_definitions: everything('manage'),
+  WorkflowsController_unmappable: on('manage', 'name'),
   WorkflowsController_list: on('read', 'name'),
   WorkflowsController_get: on('read', 'name'),
   WorkflowsController_diagram: on('read', 'name'),

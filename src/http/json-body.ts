@@ -31,9 +31,9 @@ export const BATCH_FRAMING_BYTES = 1024 * 1024;
 export function jsonBody(limit: () => Promise<number>): Handler {
   const parsers = new Map<number, Handler>();
   return (request, response, next) => {
-    // Parsed already: a dashboard form (urlencoded is mounted on /dashboard only, where the
-    // SameSite=Strict cookie, not a header, authenticates, so other sites cannot post).
-    if ((request as { _body?: boolean })._body) return next();
+    // The dashboard's own forms: parsed by the urlencoded parser mounted on /dashboard only,
+    // where sameOriginForms refuses a post from another site.
+    if (isDashboardForm(request)) return next();
     const type = request.headers['content-type'];
     const hasBody =
       request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
@@ -54,6 +54,37 @@ export function jsonBody(limit: () => Promise<number>): Handler {
       parser(request, response, next);
     }, next);
   };
+}
+
+function isDashboardForm(request: IncomingMessage): boolean {
+  const type = request.headers['content-type'] ?? '';
+  return (request.url ?? '').startsWith('/dashboard/') && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type);
+}
+
+/**
+ * The dashboard's forms (redrive, purge) are the one place a browser posts something other
+ * than JSON: a post another site's page makes a browser send is refused (403) by the
+ * browser's own Sec-Fetch-Site, or by an Origin that is not this broker, whether or not
+ * a key is required (MAILROOM_AUTH=none has no cookie to withhold).
+ */
+export function sameOriginForms(request: IncomingMessage, response: ServerResponse, next: Next): void {
+  if (request.method !== 'POST') return next();
+  const site = request.headers['sec-fetch-site'];
+  const origin = request.headers.origin;
+  const foreign =
+    (site !== undefined && site !== 'same-origin' && site !== 'none') ||
+    (origin !== undefined && hostOf(origin) !== request.headers.host);
+  if (!foreign) return next();
+  response.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Cross-site form posts are refused.');
+}
+
+/** An Origin's host; null (never this broker) for `null` or anything unparsable. */
+function hostOf(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
 }
 
 function isJson(contentType: string): boolean {

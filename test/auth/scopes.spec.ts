@@ -36,6 +36,7 @@ const NEEDS: Record<string, { need: Need; everyName?: true }> = {
   'DELETE /v1/topics/{topic}/subscriptions/{name}': { need: 'manage' },
   'POST /v1/producers/{id}/init': { need: 'produce' },
   'GET /v1/workflows': { need: 'manage', everyName: true },
+  'GET /v1/workflows/{name}/unmappable': { need: 'manage' },
   'GET /v1/workflows/{name}/instances': { need: 'read' },
   'GET /v1/workflows/{name}/instances/{key}': { need: 'read' },
   'GET /v1/workflows/{name}/instances/{key}/diagram': { need: 'read' },

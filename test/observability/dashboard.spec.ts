@@ -140,6 +140,20 @@ describe.skipIf(skipped)('dashboard in a browser', () => {
     expect(stats.available).toBe(2);
   });
 
+  it('refuses a form post made from another site (403), purging nothing', async () => {
+    const before = (await call('GET', '/v1/queues/orders')).stats;
+    const foreign: Record<string, string>[] = [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }];
+    for (const headers of foreign) {
+      const response = await fetch(`${url}/dashboard/queues/orders/purge`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'confirm=yes',
+      });
+      expect(response.status).toBe(403);
+    }
+    expect((await call('GET', '/v1/queues/orders')).stats).toEqual(before);
+  });
+
   it('purges after a confirmation; cancelling purges nothing', async () => {
     await page.click('button:text("Purge messages…")');
     await page.click('a:text("Cancel")');

@@ -12,7 +12,12 @@ const lines: string[] = [];
 
 beforeAll(async () => {
   db = await createEmptyDatabase();
-  broker = startProcess(compiledBroker(), { DATABASE_URL: db.url, PORT: '0', MAILROOM_LOG_FORMAT: '' });
+  broker = startProcess(compiledBroker(), {
+    DATABASE_URL: db.url,
+    PORT: '0',
+    MAILROOM_LOG_FORMAT: '',
+    MAILROOM_ADMIN_KEY: SECRET,
+  });
   broker.onLine((line) => lines.push(line));
   const [, port] = await broker.waitForLine(/Listening on http:\/\/localhost:(\d+)/);
   url = `http://127.0.0.1:${port}`;
@@ -22,7 +27,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const SECRET = 'mr_live_do-not-log-me';
+// The broker's admin key, sent with every request: it must never reach the log.
+const SECRET = 'mr_live_do-not-log-me-0123456789abcdef0123456789';
 const BODY = 'a-body-nobody-should-see';
 
 describe('broker logs', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, uniqueName, type TestBroker } from '../rest/broker';
+import { bearer } from '../support/auth';
 
 /** GET /metrics: the broker's counters, histograms and (cached) depth gauges in Prometheus text. */
 
@@ -13,7 +14,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<{ type: string | null; text: string; value: (series: string) => number | undefined }> {
-  const response = await fetch(`${broker.url}/metrics`);
+  const response = await fetch(`${broker.url}/metrics`, { headers: bearer() });
   expect(response.status).toBe(200);
   const text = await response.text();
   const values = new Map<string, number>();
