@@ -91,7 +91,8 @@ class MailroomFeatureModule {}
     WorkflowExplorer,
     MailroomLifecycle,
   ],
-  exports: [MailroomClient, MailroomEvents, MailroomHealthIndicator, Workflows],
+  // MailroomServices too: @ExactlyOnce's interceptor is instantiated in the app's own modules.
+  exports: [MailroomClient, MailroomServices, MailroomEvents, MailroomHealthIndicator, Workflows],
 })
 export class MailroomModule extends ConfigurableModuleClass {
   /** Queues, topics and subscriptions this feature module relies on, created or updated at start. */
