@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, until } from '../support/wait';
+import { watchLongPolls } from '../support/long-polls';
+import { until } from '../support/wait';
 import { StaleReceipts, type Delivery, type DeliveryAdapter, type Features } from './adapter';
 
 /** The receipts a settlement was refused for: it must fail with `StaleReceipts`. */
@@ -218,8 +219,11 @@ export function describeDelivery(name: string, makeAdapter: () => Promise<Delive
 
     it('long-polls: a message sent while a receive waits is returned by that receive', async () => {
       const queue = await queueWith('long-poll');
+      // Both fronts run the library in this process (the broker in-process): wait until the
+      // receive made its first, empty claim, so the send lands during the wait.
+      const polls = watchLongPolls();
       const polling = front.receive(queue, { waitMs: 15_000 });
-      await sleep(300); // lets the receive make its first, empty claim, so the send lands during the wait; passes either way
+      await until(() => polls.waiting(queue) >= 1).finally(polls.stop);
       await front.sendBatch(queue, [{ body: 'wake' }]);
       expect((await polling).map((m) => m.body)).toEqual(['wake']);
     });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/database/embedded-postgres';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { watchLongPolls } from '../support/long-polls';
 import { sleep, until } from '../support/wait';
 
 // A Postgres of this file's own, so crashing it disturbs no other test file.
@@ -13,6 +14,7 @@ let dir: string;
 let server: EmbeddedServer;
 let db: TestDatabase;
 let client: MailroomClient;
+const polls = watchLongPolls();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mailroom-crash-'));
@@ -21,6 +23,7 @@ beforeAll(async () => {
   client = await startClient(db.dataSource);
 });
 afterAll(async () => {
+  polls.stop();
   await client?.close().catch(() => undefined);
   await db?.drop().catch(() => undefined);
   await server?.stop();
@@ -78,7 +81,7 @@ describe('Postgres crash under load', () => {
     // The node recovers fully: its LISTEN connection is back and wakes a waiting consumer.
     await client.purgeQueue('durable');
     const receiving = client.receive('durable', { waitMs: 10_000 });
-    await sleep(200); // lets the receive start waiting, so the send must wake it; it passes either way
+    await until(() => polls.waiting('durable') >= 1); // so the send must wake it
     await client.send('durable', 'after the crash');
     expect((await receiving).map((m) => m.body)).toEqual(['after the crash']);
   });

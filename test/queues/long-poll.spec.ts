@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
-import { sleep, until } from '../support/wait';
+import { watchLongPolls } from '../support/long-polls';
+import { until } from '../support/wait';
 
 let db: TestDatabase;
 let consumer: MailroomClient;
 let producer: MailroomClient;
+const polls = watchLongPolls();
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -18,6 +20,7 @@ afterAll(async () => {
   await consumer?.close();
   await producer?.close();
   await db?.drop();
+  polls.stop();
 });
 
 const listeners = async (): Promise<number> =>
@@ -28,18 +31,18 @@ const listeners = async (): Promise<number> =>
   )[0].n;
 
 /**
- * Lets a receive just started make its first, empty claim, so that only a wake-up can
- * deliver what is sent next (with a 60 s poll, a message sent before that claim would be
- * found by it and prove nothing). Not synchronisation: the test passes either way.
+ * Until `count` receives of `queue` made their first, empty claim and wait: only a wake-up
+ * can then deliver what is sent next (with a 60 s poll, a message sent before that claim
+ * would be found by it and prove nothing).
  */
-const waiting = () => sleep(300);
+const waiting = (queue: string, count = 1) => until(() => polls.waiting(queue) >= count);
 
 describe('long-poll', () => {
   // The consumer's poll (60 s) outlasts each receive's waitMs (15 s): a receive that returns the
   // message was woken by a notification, however long the machine took.
   it('wakes on a send from another node, not on a poll', async () => {
     const receiving = consumer.receive('waiting', { waitMs: 15_000 });
-    await waiting();
+    await waiting('waiting');
     await producer.send('waiting', 'wake up');
     const got = await receiving;
     expect(got.map((m) => m.body)).toEqual(['wake up']);
@@ -49,7 +52,7 @@ describe('long-poll', () => {
     await producer.pauseQueue('waiting');
     await producer.send('waiting', 'held');
     const receiving = consumer.receive('waiting', { waitMs: 15_000 });
-    await waiting();
+    await waiting('waiting');
     await producer.resumeQueue('waiting');
     expect((await receiving).map((m) => m.body)).toEqual(['held']);
   });
@@ -61,7 +64,7 @@ describe('long-poll', () => {
     await producer.createQueue('aborting');
     const abort = new AbortController();
     const aborted = consumer.receive('aborting', { waitMs: 15_000, signal: abort.signal });
-    await waiting();
+    await waiting('aborting');
     abort.abort();
     expect(await aborted).toEqual([]);
     await producer.send('aborting', 'not for the aborted receive');
@@ -74,7 +77,7 @@ describe('long-poll', () => {
     );
     await until(async () => (await listeners()) > 0);
     const receiving = consumer.receive('waiting', { waitMs: 15_000 });
-    await waiting();
+    await waiting('waiting');
     await producer.send('waiting', 'after reconnect');
     expect((await receiving).map((m) => m.body)).toEqual(['after reconnect']);
   });
@@ -100,7 +103,7 @@ describe('long-poll', () => {
         }
       }
     });
-    await waiting(); // every loop waits
+    await waiting('herd', 10); // every loop waits
     claims = 0;
     // Each message is taken by one of the waiting loops; the claims counted show how many woke.
     for (let i = 0; i < 5; i += 1) {

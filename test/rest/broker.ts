@@ -100,6 +100,18 @@ export async function statsOf(broker: TestBroker, queue: string) {
   return body.stats as { available: number; inFlight: number; delayed: number; exhausted: number };
 }
 
+/**
+ * How many receives of `queue` are waiting for messages in the broker (its
+ * `mailroom_long_polls_waiting` gauge): what a test waits on instead of sleeping until a
+ * long-poll has reached the broker, or until the broker noticed its client went away.
+ */
+export async function longPollsWaiting(broker: TestBroker, queue: string): Promise<number> {
+  const response = await fetch(`${broker.url}/metrics`, { headers: bearer() });
+  const series = `mailroom_long_polls_waiting{queue="${queue}"} `;
+  const line = (await response.text()).split('\n').find((l) => l.startsWith(series));
+  return line === undefined ? 0 : Number(line.slice(series.length));
+}
+
 let counter = 0;
 /** A queue name no other test in the file uses. */
 export function uniqueName(prefix = 'q'): string {

@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/wait';
-import { startBroker, statsOf, uniqueName, type TestBroker } from './broker';
+import { longPollsWaiting, startBroker, statsOf, uniqueName, type TestBroker } from './broker';
 import { bearer } from '../support/auth';
 
 let broker: TestBroker;
@@ -88,10 +87,11 @@ describe('POST /v1/queues/:name/receive', () => {
       body: JSON.stringify({ waitMs: 10_000 }),
       signal: abandoned.signal,
     }).catch(() => 'aborted');
-    await sleep(200); // lets the request reach the broker and start waiting: the case under test
+    await until(async () => (await longPollsWaiting(broker, queue)) === 1);
     abandoned.abort();
     expect(await request).toBe('aborted');
-    await sleep(200); // the broker sees the disconnect on a later turn of its event loop; the claim after it is what is tested
+    // The broker has seen the disconnect once the long-poll stopped waiting.
+    await until(async () => (await longPollsWaiting(broker, queue)) === 0);
     await broker.call('POST', `/v1/queues/${queue}/messages`, { body: 'for the next reader' });
     const [message] = await receive(queue, { waitMs: 1000 });
     expect(message).toMatchObject({ body: 'for the next reader', deliveryCount: 1 });

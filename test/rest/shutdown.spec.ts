@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { until } from '../support/wait';
-import { queueWithDeadLetters, startBroker } from './broker';
+import { longPollsWaiting, queueWithDeadLetters, startBroker } from './broker';
 
 describe('shutdown', () => {
   it('answers a waiting long-poll at once instead of holding shutdown for waitMs', async () => {
@@ -9,7 +9,7 @@ describe('shutdown', () => {
     await broker.call('PUT', '/v1/queues/idle', {});
     const waitMs = 20_000;
     const polling = broker.call('POST', '/v1/queues/idle/receive', { waitMs });
-    await sleep(300); // lets the request reach the broker and start waiting: the case under test
+    await until(async () => (await longPollsWaiting(broker, 'idle')) === 1);
     const closing = broker.close();
     // The property itself, not a time budget: answered before its waitMs ran out.
     const first = await Promise.race([polling.then(() => 'answered'), sleep(waitMs, 'waited out', { ref: false })]);
