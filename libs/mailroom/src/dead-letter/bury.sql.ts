@@ -38,3 +38,13 @@ export const POLICY_DELAY_SQL = (attempts: string) => `
   (CASE WHEN q.retry_strategy = 'fixed' THEN q.retry_delay_ms::float8
         ELSE least(q.retry_max_delay_ms::float8, q.retry_delay_ms * power(2, least(${attempts}, 30)))
    END * (1 - q.retry_jitter * random()))`;
+
+/**
+ * For the metrics: `[{ queue, reason?, n }]` counting the rows of `rows` (which have a
+ * queue_id) per queue name, and per `reason` when given.
+ */
+export const perQueue = (rows: string, reason?: string) => `
+  (SELECT coalesce(json_agg(c), '[]') FROM (
+     SELECT q.name AS queue, ${reason ? `r.${reason} AS reason, ` : ''}count(*)::int AS n
+       FROM (SELECT * FROM ${rows}) r JOIN mailroom_queue q ON q.id = r.queue_id
+      GROUP BY q.name${reason ? `, r.${reason}` : ''}) c)`;

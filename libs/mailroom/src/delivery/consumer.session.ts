@@ -137,12 +137,21 @@ export class ConsumerSession {
     for (const id of leaseIds) await this.leases.release(id);
   }
 
+  /** At-most-once: a take is a delivery (and counted as one), settled in the statement that takes it. */
   private async take(max: number): Promise<ReceivedMessage[]> {
+    const clock = performance.now();
     const rows = await query<ClaimRow>(this.dataSource.manager, TAKE_SQL, [this.queue.id, max]);
-    return toMessages(
+    const messages = toMessages(
       rows.map((row) => ({ ...row, delivery_count: row.delivery_count + 1 })),
       null,
     );
+    record(
+      'claimed',
+      this.queue.name,
+      messages.map((m) => m.deliveryCount),
+      secondsSince(clock),
+    );
+    return messages;
   }
 
   /**

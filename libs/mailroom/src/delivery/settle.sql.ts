@@ -43,7 +43,8 @@ RETURNING m.seq`;
  * retry policy), $7 error message, $8 reject (NonRetryableError: dead-letter now),
  * $9 error stack, $10 the reason a rejected one is buried with. A message whose attempts reach maxDeliveries, or a rejected one, moves
  * to the DLQ in this statement (reason max_deliveries / rejected); without a DLQ it stays
- * here, exhausted. The rest become deliverable again after the delay.
+ * here, exhausted. The rest become deliverable again after the delay. Each nacked message
+ * comes back with its dead-letter reason, or NULL when it will be retried (for the metrics).
  */
 export const NACK_SQL = `${HELD},
 doomed AS (
@@ -68,7 +69,8 @@ woken AS (
   SELECT pg_notify('${MESSAGE_CHANNEL}', w.queue_id::text)
     FROM (SELECT queue_id FROM returned UNION SELECT queue_id FROM buried) w
 )
-SELECT s.seq FROM (SELECT seq FROM returned UNION ALL SELECT seq FROM dead) s
+SELECT s.seq, d.reason FROM (SELECT seq FROM returned UNION ALL SELECT seq FROM dead) s
+  LEFT JOIN doomed d ON d.seq = s.seq
  CROSS JOIN (SELECT count(*) FROM woken) n`;
 
 /**

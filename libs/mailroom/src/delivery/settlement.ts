@@ -57,8 +57,10 @@ export class Settlement {
     const buried = options.deadLetterReason ?? 'rejected';
     if (!isDeadLetterReason(buried)) throw new InvalidRequestError('deadLetterReason', 'is not a dead-letter reason');
     const params = [delayMs, reason, deadLetter, stack, buried];
-    const rows = await this.run(queueId, decoded, NACK_SQL, params, options.manager);
-    record('nacked', queue, rows.length, deadLetter);
+    const rows = await this.run<{ reason: string | null }>(queueId, decoded, NACK_SQL, params, options.manager);
+    const failed = countBy(rows, (row) => row.reason);
+    record('nacked', queue, rows.length, failed.get(null) ?? 0);
+    for (const [reason, n] of failed) if (reason !== null) record('deadLettered', queue, reason, n);
     return { nacked: rows.length };
   }
 
@@ -106,4 +108,10 @@ export async function staleReceipts(manager: EntityManager, queueId: number, rec
   const stale = receipts.filter((r) => !live.has(`${r.seq}.${r.delivery}`));
   // Empty only if the deliveries changed again since the write: then none can be trusted.
   return (stale.length > 0 ? stale : receipts).map((r) => encodeReceipt(r.seq, r.id, r.delivery));
+}
+
+function countBy<T, K>(items: T[], key: (item: T) => K): Map<K, number> {
+  const counts = new Map<K, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return counts;
 }

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { ActorStore } from '../actor/actor.store';
 import { initialTransition, transition } from 'xstate';
 import { asSingleton, CHORE_LOCKS } from '../database/singleton';
+import { record, type QueueCount } from '../observability/instruments';
 import type { QueueRef } from '../queue/queue.service';
 import { leaseActor } from './lease.actor';
 import { leaseMachine } from './lease.machine';
@@ -29,6 +30,12 @@ const EXPIRE = (() => {
   }
   return { spend: returned.params!.countAttempt ? 1 : 0 };
 })();
+
+interface ReapRow {
+  expired: number;
+  dead_lettered: QueueCount[];
+  returned: QueueCount[];
+}
 
 /** Opens, releases and expires consumer leases (the lease actor's events). */
 export class LeaseService {
@@ -74,13 +81,20 @@ export class LeaseService {
    */
   async reap(): Promise<number> {
     let expired = 0;
+    const passes: ReapRow[] = [];
     await asSingleton(this.dataSource, CHORE_LOCKS.leaseReaper, async (tx) => {
-      let batch: number;
+      let pass: ReapRow;
       do {
-        [{ expired: batch }] = await query<{ expired: number }>(tx, EXPIRE_LEASES_SQL, [REAP_BATCH, EXPIRE.spend]);
-        expired += batch;
-      } while (batch === REAP_BATCH);
+        [pass] = await query<ReapRow>(tx, EXPIRE_LEASES_SQL, [REAP_BATCH, EXPIRE.spend]);
+        passes.push(pass);
+        expired += pass.expired;
+      } while (pass.expired === REAP_BATCH);
     });
+    // Counted once committed: a pass that rolled back returned nothing.
+    for (const pass of passes) {
+      for (const c of pass.dead_lettered) record('deadLettered', c.queue, c.reason!, c.n);
+      for (const c of pass.returned) record('leaseExpired', c.queue, c.n);
+    }
     return expired;
   }
 }

@@ -1,5 +1,5 @@
 import { MESSAGE_CHANNEL } from '../database/channels';
-import { bury } from '../dead-letter/bury.sql';
+import { bury, perQueue } from '../dead-letter/bury.sql';
 
 /**
  * Returns the messages of the finished leases named by the CTE `leases` (id, consumer) to
@@ -8,7 +8,7 @@ import { bury } from '../dead-letter/bury.sql';
  * poison message that keeps crashing its consumer) and 0 when they were released
  * gracefully (nothing spent). Defines `woken`, which the caller must read.
  *
- * `doomed` locks its messages (FOR UPDATE re-checks lease_id on the newest row version),
+ * `doomed` (the messages that failed for good) locks its messages (FOR UPDATE re-checks lease_id on the newest row version),
  * so a message nacked or acked meanwhile is neither buried nor returned: `bury`'s DELETE
  * matches by sequence only. Callers hold the lease rows first and messages second, the
  * order every statement that touches both takes (claims lock the lease row before the
@@ -16,7 +16,7 @@ import { bury } from '../dead-letter/bury.sql';
  */
 const returnMessagesOf = (leases: string, spend: string) => `
 doomed AS (
-  SELECT m.seq, 'lease_expired' AS reason, 'lease expired' AS error, NULL::text AS stack, l.consumer
+  SELECT m.seq, 'lease_expired' AS reason, 'lease expired' AS error, NULL::text AS stack, l.consumer, m.queue_id
     FROM mailroom_message m
     JOIN ${leases} l ON m.lease_id = l.id
     JOIN mailroom_queue q ON q.id = m.queue_id
@@ -34,7 +34,7 @@ returned AS (
          last_failed_at = CASE WHEN ${spend} = 1 THEN now() ELSE m.last_failed_at END
     FROM ${leases} l
    WHERE m.lease_id = l.id AND m.seq NOT IN (SELECT seq FROM dead)
-  RETURNING m.queue_id
+  RETURNING m.queue_id, m.seq
 ),
 woken AS (
   SELECT pg_notify('${MESSAGE_CHANNEL}', w.queue_id::text)
@@ -60,7 +60,8 @@ SELECT count(*) FROM woken`;
  *
  * SKIP LOCKED: a lease whose row a claim or an extend holds right now is being renewed; it
  * is left for the next pass, and the DELETE re-checks state and deadline on the newest
- * version, so a lease renewed since the scan is left alone.
+ * version, so a lease renewed since the scan is left alone. Also returns, per queue, the
+ * messages it dead-lettered (by reason) and those it returned to be delivered again.
  */
 export const EXPIRE_LEASES_SQL = `
 WITH expired AS (
@@ -71,7 +72,9 @@ WITH expired AS (
   RETURNING l.id, l.consumer
 ),
 ${returnMessagesOf('expired', '$2')}
-SELECT (SELECT count(*) FROM expired)::int AS expired, (SELECT count(*) FROM woken)::int AS woken`;
+SELECT (SELECT count(*) FROM expired)::int AS expired, (SELECT count(*) FROM woken)::int AS woken,
+       ${perQueue('doomed', 'reason')} AS dead_lettered,
+       ${perQueue('returned WHERE seq NOT IN (SELECT seq FROM doomed)')} AS returned`;
 
 /** The lease actor's forget effect: a finished lease's row goes ($1 lease id). */
 export const FORGET_LEASE_SQL = `DELETE FROM mailroom_lease WHERE id = $1`;

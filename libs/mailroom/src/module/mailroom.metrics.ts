@@ -95,7 +95,18 @@ export class MailroomMetrics implements OnModuleDestroy {
       ['queue'],
       LATENCY_BUCKETS,
     );
-    const deliveries = this.counter('mailroom_deliveries_total', 'Messages claimed by consumers', ['queue']);
+    const published = this.counter('mailroom_messages_published_total', 'Messages published to a topic', ['topic']);
+    const publishSeconds = this.histogram(
+      'mailroom_publish_statement_seconds',
+      'Latency of publish statements (fan-out included)',
+      ['topic'],
+      LATENCY_BUCKETS,
+    );
+    const deliveries = this.counter(
+      'mailroom_deliveries_total',
+      'Messages delivered to consumers (claimed under a lease, or taken at-most-once)',
+      ['queue'],
+    );
     const redeliveries = this.counter(
       'mailroom_redeliveries_total',
       'Claims of a message delivered before (after a nack or an expired lease)',
@@ -110,10 +121,21 @@ export class MailroomMetrics implements OnModuleDestroy {
     const acks = this.counter('mailroom_acks_total', 'Deliveries acked', ['queue']);
     const nacks = this.counter('mailroom_nacks_total', 'Deliveries nacked', ['queue']);
     const retries = this.counter('mailroom_retries_total', 'Nacked deliveries to be retried', ['queue']);
-    const deadLetters = this.counter('mailroom_dead_letters_total', 'Deliveries dead-lettered, by reason', [
-      'queue',
-      'reason',
-    ]);
+    const deadLetters = this.counter(
+      'mailroom_dead_letters_total',
+      'Messages that failed for good, by reason: moved to the DLQ (or, without one, left exhausted)',
+      ['queue', 'reason'],
+    );
+    const leaseExpired = this.counter(
+      'mailroom_lease_expired_redeliveries_total',
+      'Messages the lease reaper returned from expired leases, to be delivered again',
+      ['queue'],
+    );
+    const expiredDropped = this.counter(
+      'mailroom_expired_dropped_total',
+      'Messages whose time-to-live passed, deleted (the queue does not dead-letter expired messages)',
+      ['queue'],
+    );
     const handler = this.histogram(
       'mailroom_handler_seconds',
       'Handler call duration',
@@ -137,11 +159,17 @@ export class MailroomMetrics implements OnModuleDestroy {
         if (again) redeliveries.inc({ queue }, again);
       },
       acked: (queue, count) => acks.inc({ queue }, count),
-      nacked: (queue, count, deadLetter) => {
-        nacks.inc({ queue }, count);
-        if (deadLetter) deadLetters.inc({ queue, reason: 'rejected' }, count);
-        else retries.inc({ queue }, count);
+      published: (topic, count, seconds) => {
+        published.inc({ topic }, count);
+        publishSeconds.observe({ topic }, seconds);
       },
+      nacked: (queue, count, retried) => {
+        nacks.inc({ queue }, count);
+        if (retried) retries.inc({ queue }, retried);
+      },
+      deadLettered: (queue, reason, count) => deadLetters.inc({ queue, reason }, count),
+      leaseExpired: (queue, count) => leaseExpired.inc({ queue }, count),
+      expiredDropped: (queue, count) => expiredDropped.inc({ queue }, count),
       handled: (queue, outcome, seconds) => handler.observe({ queue, outcome }, seconds),
       waiting: (queue, delta) => waiting.inc({ queue }, delta),
       relayFailed: (destination) => relayErrors.inc({ destination }),

@@ -6,11 +6,25 @@
 export interface MailroomObserver {
   /** One send statement committed: `stored` new messages, `seconds` statement latency. */
   sent?(queue: string, stored: number, seconds: number): void;
-  /** One claim statement: the delivery counts of what it claimed, `seconds` statement latency. */
+  /** One publish statement: `messages` published to `topic`, `seconds` statement latency. */
+  published?(topic: string, messages: number, seconds: number): void;
+  /**
+   * One claim statement (or an at-most-once take): the delivery counts of what it
+   * delivered, `seconds` statement latency.
+   */
   claimed?(queue: string, deliveryCounts: number[], seconds: number): void;
   acked?(queue: string, count: number): void;
-  /** Nacked deliveries: retried later, or dead-lettered when `deadLetter`. */
-  nacked?(queue: string, count: number, deadLetter: boolean): void;
+  /** Nacked deliveries, `retried` of them to be delivered again (the rest failed for good: deadLettered). */
+  nacked?(queue: string, count: number, retried: number): void;
+  /**
+   * Messages that failed for good, by reason (a nack, the lease reaper, the janitor): moved
+   * to the DLQ, or, in a queue without one, left there exhausted.
+   */
+  deadLettered?(queue: string, reason: string, count: number): void;
+  /** Messages the lease reaper returned from expired leases, to be delivered again. */
+  leaseExpired?(queue: string, returned: number): void;
+  /** Messages whose time-to-live passed, deleted by the janitor (no dead-lettering of expired ones). */
+  expiredDropped?(queue: string, count: number): void;
   /** A handler call ended: `outcome` is 'ack' or 'error'. */
   handled?(queue: string, outcome: 'ack' | 'error', seconds: number): void;
   /** A receive started (+1) or stopped (−1) waiting for messages. */
@@ -19,6 +33,13 @@ export interface MailroomObserver {
   relayFailed?(destination: string): void;
   /** A workflow instance took a transition. */
   transitioned?(workflow: string): void;
+}
+
+/** Per-queue counts as the chores' statements return them (JSON rows). */
+export interface QueueCount {
+  queue: string;
+  reason?: string;
+  n: number;
 }
 
 const observers = new Set<MailroomObserver>();
@@ -41,6 +62,11 @@ export function record<E extends Event>(event: E, ...args: Args<E>): void {
       // a metrics bug is not the message's problem
     }
   }
+}
+
+/** Whether anyone observes: lets a caller skip work done only to be recorded. */
+export function observed(): boolean {
+  return observers.size > 0;
 }
 
 /** Seconds since `started` (a performance.now() reading). */

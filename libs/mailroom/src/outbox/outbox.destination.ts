@@ -1,5 +1,6 @@
 import { ClientProxy, ClientRMQ, RmqRecordBuilder } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
+import { injectTraceContext } from '../observability/tracing';
 
 /** One outbox row on its way out. `id` is stable across retries: receivers deduplicate on it. */
 export interface OutboxMessage {
@@ -9,6 +10,11 @@ export interface OutboxMessage {
   pattern: string;
   data: unknown;
   attempt: number;
+  /**
+   * The trace context of this delivery's span (W3C `traceparent`, `tracestate`), empty
+   * without an OpenTelemetry SDK: a custom `record` puts it where its transport carries headers.
+   */
+  headers: Record<string, string>;
 }
 
 /** An HTTP endpoint: each message is POSTed as JSON; any 2xx is a delivery. */
@@ -39,14 +45,19 @@ export function deliveryFor(config: OutboxDestinationConfig): Deliver {
 }
 
 /**
- * Default records: RabbitMQ gets the data with `messageId` and a `mailroom-message-id`
- * header (persistent); transports without headers get `{ id, data }` so the receiver
- * still sees the stable id.
+ * Default records: RabbitMQ gets the data with `messageId`, a `mailroom-message-id` header
+ * and the trace context headers (persistent); transports without headers get `{ id, data }`
+ * so the receiver still sees the stable id. A MailroomClientProxy needs no headers from
+ * here: its publish runs in the delivery's span and carries it.
  */
 function clientProxyRecord(client: ClientProxy, message: OutboxMessage): unknown {
   if (client instanceof ClientRMQ) {
     return new RmqRecordBuilder(message.data)
-      .setOptions({ messageId: message.id, headers: { [MESSAGE_ID_HEADER]: message.id }, persistent: true })
+      .setOptions({
+        messageId: message.id,
+        headers: { ...message.headers, [MESSAGE_ID_HEADER]: message.id },
+        persistent: true,
+      })
       .build();
   }
   return { id: message.id, data: message.data };
@@ -66,6 +77,7 @@ function viaWebhook({ url, headers = {}, timeoutMs = 10_000 }: WebhookDestinatio
       headers: {
         'content-type': 'application/json',
         ...headers,
+        ...message.headers,
         [MESSAGE_ID_HEADER]: message.id,
         'mailroom-pattern': message.pattern,
         'mailroom-key': message.key,

@@ -5,6 +5,7 @@ import { retryDelay } from '../queue/retry.policy';
 import { asSingleton } from '../database/singleton';
 import { query } from '../database/transaction';
 import { record } from '../observability/instruments';
+import { injectTraceContext, traceRelay } from '../observability/tracing';
 import { deliveryFor, type Deliver } from './outbox.destination';
 import type { ResolvedOutboxOptions } from './outbox.options';
 import { bucketOf } from './outbox';
@@ -16,6 +17,7 @@ interface Row {
   message_id: string;
   pattern: string;
   data: unknown;
+  headers: Record<string, string> | null;
   attempts: number;
   due: boolean;
 }
@@ -114,8 +116,15 @@ export class OutboxRelay {
     return handled;
   }
 
-  /** A destination that hangs must not stall the relay: it fails after deliveryTimeoutMs. */
+  /**
+   * A destination that hangs must not stall the relay: it fails after deliveryTimeoutMs.
+   * The delivery runs in a producer span continuing the trace the row was written in.
+   */
   private deliverWithin(row: Row): Promise<void> {
+    return traceRelay(this.destination, row.message_id, row.headers, () => this.deliverOrTimeOut(row));
+  }
+
+  private deliverOrTimeOut(row: Row): Promise<void> {
     let timer: NodeJS.Timeout;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -130,6 +139,7 @@ export class OutboxRelay {
       pattern: row.pattern,
       data: row.data,
       attempt: row.attempts + 1,
+      headers: injectTraceContext({}),
     });
     return Promise.race([delivery, timeout]).finally(() => clearTimeout(timer));
   }

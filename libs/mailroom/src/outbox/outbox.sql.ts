@@ -2,11 +2,14 @@ import { OUTBOX_CHANNEL } from '../database/channels';
 
 /** Outbox statements. Rows are relayed in id order per (destination, key); see outbox.relay.ts. */
 
-/** Written in the caller's transaction; the relay's wake-up is delivered only if it commits. */
+/**
+ * Written in the caller's transaction; the relay's wake-up is delivered only if it commits.
+ * $7 the writer's trace context (or NULL), which the relay's delivery continues.
+ */
 export const OUTBOX_INSERT_SQL = `
 WITH row AS (
-  INSERT INTO mailroom_outbox (destination, key, bucket, message_id, pattern, data)
-  VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+  INSERT INTO mailroom_outbox (destination, key, bucket, message_id, pattern, data, headers)
+  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
   RETURNING id
 )
 SELECT row.id, pg_notify('${OUTBOX_CHANNEL}', $1) FROM row`;
@@ -17,7 +20,7 @@ SELECT row.id, pg_notify('${OUTBOX_CHANNEL}', $1) FROM row`;
  * which keys are blocked behind a row waiting for its retry.
  */
 export const OUTBOX_BATCH_SQL = `
-SELECT id, key, message_id, pattern, data, attempts, next_attempt_at <= now() AS due
+SELECT id, key, message_id, pattern, data, headers, attempts, next_attempt_at <= now() AS due
   FROM mailroom_outbox
  WHERE destination = $1 AND bucket = $2
  ORDER BY id
@@ -34,5 +37,5 @@ UPDATE mailroom_outbox
 /** Out of attempts: moved, in one statement, to the outbox dead-letter table. */
 export const OUTBOX_DEAD_LETTER_SQL = `
 WITH gone AS (DELETE FROM mailroom_outbox WHERE id = $1 RETURNING *)
-INSERT INTO mailroom_outbox_dead_letter (id, destination, key, message_id, pattern, data, attempts, last_error, created_at)
-SELECT id, destination, key, message_id, pattern, data, attempts + 1, $2, created_at FROM gone`;
+INSERT INTO mailroom_outbox_dead_letter (id, destination, key, message_id, pattern, data, headers, attempts, last_error, created_at)
+SELECT id, destination, key, message_id, pattern, data, headers, attempts + 1, $2, created_at FROM gone`;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { query, type TransactionOptions } from '../database/transaction';
+import { traceContextHeaders } from '../observability/tracing';
 import { InvalidRequestError } from '../errors/mailroom.errors';
 import { OUTBOX_INSERT_SQL } from './outbox.sql';
 
@@ -11,7 +12,8 @@ export interface OutboxEmitOptions extends TransactionOptions {
 
 /**
  * The write side of the outbox for one destination: rows land in the caller's
- * transaction, so the message leaves if and only if the caller's work committed.
+ * transaction, so the message leaves if and only if the caller's work committed. A row
+ * keeps the active trace context, which its delivery continues (see traceRelay).
  */
 export class Outbox {
   constructor(
@@ -35,6 +37,7 @@ export class Outbox {
       id,
       pattern,
       JSON.stringify(data),
+      traceContextHeaders(),
     ]);
     return { id };
   }

@@ -1,7 +1,8 @@
 import { query } from '../database/transaction';
 import type { DataSource, EntityManager } from 'typeorm';
 import { asSingleton, CHORE_LOCKS } from '../database/singleton';
-import { bury } from '../dead-letter/bury.sql';
+import { bury, perQueue } from '../dead-letter/bury.sql';
+import { record, type QueueCount } from '../observability/instruments';
 import type { QueueService } from './queue.service';
 
 const BATCH = 5_000;
@@ -9,6 +10,7 @@ const BATCH = 5_000;
 /**
  * Messages whose time-to-live passed while waiting (held ones are settled first): to the
  * DLQ (reason expired) where the queue opts in, otherwise deleted and counted on the queue.
+ * Returns, per queue, how many went each way (for the metrics).
  */
 const EXPIRE_SQL = `
 WITH expired AS (
@@ -34,7 +36,13 @@ counted AS (
    WHERE q.id = c.queue_id
   RETURNING q.id
 )
-SELECT (SELECT count(*) FROM buried) AS buried, (SELECT count(*) FROM counted) AS counted`;
+SELECT (SELECT count(*) FROM buried) AS buried, (SELECT count(*) FROM counted) AS counted,
+       ${perQueue('dead', 'reason')} AS dead_lettered, ${perQueue('dropped')} AS dropped`;
+
+interface ExpireRow {
+  dead_lettered: QueueCount[];
+  dropped: QueueCount[];
+}
 
 /**
  * Background clean-up, one node at a time, each statement a bounded batch so no
@@ -68,17 +76,24 @@ export type JanitorStep = (tx: EntityManager, batch: number) => Promise<unknown>
 
 export async function cleanUp(dataSource: DataSource, queues: QueueService, steps: JanitorStep[]): Promise<void> {
   const failures: unknown[] = [];
+  const expired: ExpireRow[] = [];
   const ran = await asSingleton(dataSource, CHORE_LOCKS.janitor, async (tx) => {
     for (const sql of CHORES) {
-      if ((await attempt(tx, sql, null)) === null) continue;
+      const done = sql === EXPIRE_SQL ? (rows: ExpireRow[]) => expired.push(...rows) : undefined;
+      if ((await attempt(tx, sql, null, done)) === null) continue;
       const queues = await query<{ id: number }>(tx, 'SELECT id FROM mailroom_queue ORDER BY id');
       for (const { id } of queues) {
-        const error = await attempt(tx, sql, id);
+        const error = await attempt(tx, sql, id, done);
         if (error !== null) failures.push(new Error(`queue id ${id}: ${(error as Error).message}`, { cause: error }));
       }
     }
     for (const step of steps) await step(tx, BATCH);
   });
+  // Counted once committed.
+  for (const row of expired) {
+    for (const c of row.dead_lettered) record('deadLettered', c.queue, c.reason!, c.n);
+    for (const c of row.dropped) record('expiredDropped', c.queue, c.n);
+  }
   // Outside the chores' transaction: a deletion is many batches, each its own.
   if (ran) await queues.finishDeletions().catch((error: unknown) => failures.push(error));
   if (failures.length > 0) {
@@ -88,11 +103,17 @@ export async function cleanUp(dataSource: DataSource, queues: QueueService, step
 }
 
 /** One chore in a savepoint, so its failure leaves the transaction usable; resolves its error, or null. */
-async function attempt(tx: EntityManager, sql: string, queueId: number | null): Promise<unknown> {
+async function attempt<R>(
+  tx: EntityManager,
+  sql: string,
+  queueId: number | null,
+  done?: (rows: R[]) => void,
+): Promise<unknown> {
   await tx.query('SAVEPOINT chore');
   try {
-    await query(tx, sql, [queueId]);
+    const rows = await query<R>(tx, sql, [queueId]);
     await tx.query('RELEASE SAVEPOINT chore');
+    done?.(rows);
     return null;
   } catch (error) {
     await tx.query('ROLLBACK TO SAVEPOINT chore');

@@ -5,6 +5,8 @@ import { InvalidRequestError, MessageTooLargeError, TopicNotFoundError } from '.
 import { dedupeWithinBatch, encodeMessage, type OutgoingMessage } from '../message/message';
 import { queueDefaults } from '../queue/queue.options';
 import { assertName } from '../errors/validate';
+import { record, secondsSince } from '../observability/instruments';
+import { traceSend } from '../observability/tracing';
 import { PUBLISH_SQL } from './publish.sql';
 import { assertRoutingKey } from './routing-key';
 import { TopicEntity } from './topic.entity';
@@ -75,12 +77,22 @@ export class TopicService {
     if (!Array.isArray(messages) || messages.length === 0) {
       throw new InvalidRequestError('messages', 'must be a non-empty array');
     }
+    return traceSend(topic, messages, (traced) => this.store(topic, traced, options, fieldOf), 'publish');
+  }
+
+  private async store(
+    topic: string,
+    messages: Publication[],
+    options: TransactionOptions,
+    fieldOf: (i: number) => string,
+  ): Promise<PublishResult[]> {
     const encoded = messages.map((m, i) => encodePublication(m, fieldOf(i)));
     const ref = await this.ref(topic, options.manager);
     for (const m of encoded) {
       if (m.bytes > ref.maxMessageBytes) throw new MessageTooLargeError(topic, m.bytes, ref.maxMessageBytes);
     }
     const { unique } = dedupeWithinBatch(encoded);
+    const started = performance.now();
     const rows = await query<{ id: string; delivered_to: number }>(
       options.manager ?? this.dataSource.manager,
       PUBLISH_SQL,
@@ -97,6 +109,7 @@ export class TopicService {
       ],
     );
     if (rows.length === 0) throw new TopicNotFoundError(topic);
+    record('published', topic, rows.length, secondsSince(started));
     const deliveredTo = new Map(rows.map((r) => [r.id, r.delivered_to]));
     return encoded.map((m) => ({ id: m.id, deliveredTo: deliveredTo.get(m.id)! }));
   }
