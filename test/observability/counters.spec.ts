@@ -122,7 +122,10 @@ describe('deliveries', () => {
     expect(await client.take(q, { max: 2 })).toHaveLength(2);
     expect(await value('mailroom_deliveries_total', { queue: q })).toBe(2);
     const latency = await registry.getSingleMetric('mailroom_claim_statement_seconds')!.get();
-    expect(latency.values.find((v) => v.labels.queue === q && v.metricName?.endsWith('_count'))?.value).toBe(1);
+    expect(
+      latency.values.find((v) => v.labels.queue === q && (v as { metricName?: string }).metricName?.endsWith('_count'))
+        ?.value,
+    ).toBe(1);
   });
 
   it('counts publishes per topic, with their statement latency', async () => {
@@ -132,6 +135,10 @@ describe('deliveries', () => {
     await client.publish(topic, 'more news');
     expect(await value('mailroom_messages_published_total', { topic })).toBe(2);
     const latency = await registry.getSingleMetric('mailroom_publish_statement_seconds')!.get();
-    expect(latency.values.find((v) => v.labels.topic === topic && v.metricName?.endsWith('_count'))?.value).toBe(2);
+    expect(
+      latency.values.find(
+        (v) => v.labels.topic === topic && (v as { metricName?: string }).metricName?.endsWith('_count'),
+      )?.value,
+    ).toBe(2);
   });
 });
