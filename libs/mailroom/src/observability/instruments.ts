@@ -64,11 +64,6 @@ export function record<E extends Event>(event: E, ...args: Args<E>): void {
   }
 }
 
-/** Whether anyone observes: lets a caller skip work done only to be recorded. */
-export function observed(): boolean {
-  return observers.size > 0;
-}
-
 /** Seconds since `started` (a performance.now() reading). */
 export function secondsSince(started: number): number {
   return (performance.now() - started) / 1000;
