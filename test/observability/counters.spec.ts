@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { INestApplicationContext } from '@nestjs/common';
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MailroomClient, MailroomMetrics } from '@mailroom/core';
+import { MailroomClient, MailroomMetrics, OnMessage } from '@mailroom/core';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';
@@ -12,6 +12,16 @@ import { CounterWorkflow } from '../workflows/counter.workflow';
  * The library's counters move for what really happened, whichever path did it: a nack,
  * the lease reaper, the janitor, a workflow that never started, an at-most-once take.
  */
+
+let acked = 0;
+
+@Injectable()
+class Acker {
+  @OnMessage('counted-acks', { concurrency: 4 })
+  handle() {
+    acked += 1;
+  }
+}
 
 let db: TestDatabase;
 let app: INestApplicationContext;
@@ -26,7 +36,7 @@ beforeAll(async () => {
     .get(MailroomClient)
     .createQueue('counter-inc', { maxDeliveries: 5, retry: { strategy: 'fixed', delayMs: 50 } });
   await setup.close();
-  app = await startNestApp(db.url, [CounterWorkflow], { janitorIntervalMs: 100 });
+  app = await startNestApp(db.url, [CounterWorkflow, Acker], { janitorIntervalMs: 100 });
   client = app.get(MailroomClient);
   metrics = new MailroomMetrics(client, { registry });
 });
@@ -114,6 +124,17 @@ describe('deliveries', () => {
     expect(again.deliveryCount).toBe(2);
     expect(await value('mailroom_redeliveries_total', { queue: q })).toBe(1);
     expect(await deadLetters(q, 'lease_expired')).toBe(0);
+  });
+
+  it('counts the acks a push consumer carries in its claims', async () => {
+    await client.sendBatch(
+      'counted-acks',
+      Array.from({ length: 50 }, (_, n) => ({ body: n })),
+    );
+    await until(() => acked >= 50);
+    await until(async () => (await value('mailroom_acks_total', { queue: 'counted-acks' })) >= 50);
+    expect(await value('mailroom_acks_total', { queue: 'counted-acks' })).toBe(50);
+    expect(acked).toBe(50);
   });
 
   it('counts at-most-once takes as deliveries, with their statement latency', async () => {

@@ -176,6 +176,8 @@ export class ConsumerSession {
     const started = this.claimsStarted++;
     const clock = performance.now();
     const messages = await this.claimInLease(options, acks);
+    // Returned, not thrown: every carried ack was live and is acked (all or nothing).
+    if (acks.length > 0) record('acked', this.queue.name, acks.length);
     record(
       'claimed',
       this.queue.name,
