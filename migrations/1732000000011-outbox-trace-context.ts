@@ -4,8 +4,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Outbox rows keep the trace context they were written in (W3C traceparent/tracestate, or
  * NULL without one), so the relay's delivery continues the writer's trace.
  */
-export class OutboxTraceContext1732000000009 implements MigrationInterface {
-  name = 'OutboxTraceContext1732000000009';
+export class OutboxTraceContext1732000000011 implements MigrationInterface {
+  name = 'OutboxTraceContext1732000000011';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE mailroom_outbox ADD COLUMN headers jsonb`);
