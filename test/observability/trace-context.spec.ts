@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, type INestApplication, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ClientProxy } from '@nestjs/microservices';
-import { context, propagation, trace, SpanKind, type Span } from '@opentelemetry/api';
+import { context, propagation, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
@@ -208,5 +208,38 @@ describe('exactly-once batches', () => {
     }
     expect(send).toBeUndefined(); // reset after the send: only the consumer side was recorded
     expect(handled.sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('marks a batch that rolled back as failed; its messages then run one by one, each in a trace of its own', async () => {
+    const queue = `traced-batch-${randomUUID().slice(0, 8)}`;
+    const setup = await startClient(db.dataSource);
+    await setup.createQueue(queue, { retry: { strategy: 'fixed', delayMs: 0 } });
+    await setup.sendBatch(
+      queue,
+      [1, 2, 3].map((body) => ({ body })),
+    );
+    await setup.close();
+    exporter.reset();
+    let failed = false;
+
+    @Injectable()
+    class FailsOnce {
+      @OnMessage(queue, { consumer: 'fails-once', mode: 'exactly-once', transactionBatch: 3 })
+      handle(body: number) {
+        if (body === 2 && !failed) {
+          failed = true;
+          throw new Error('not this time');
+        }
+      }
+    }
+    const app = await startNestApp(db.url, [FailsOnce]);
+    closers.push(() => app.close());
+    // The batch's three handler spans (two ran), then one per message on its own.
+    await until(() => spans(`transaction ${queue}`).length === 1 && spans(`process ${queue}`).length >= 5);
+    const batch = span(`transaction ${queue}`);
+    expect(batch.status.code).toBe(SpanStatusCode.ERROR);
+    const alone = spans(`process ${queue}`).filter((s) => parentOf(s) !== idOf(batch));
+    expect(alone).toHaveLength(3);
+    for (const s of alone) expect(s.spanContext().traceId).not.toBe(batch.spanContext().traceId);
   });
 });

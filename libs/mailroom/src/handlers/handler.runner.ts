@@ -5,7 +5,7 @@ import { LeaseLostError, NonRetryableError } from '../errors/mailroom.errors';
 import { storableText } from '../errors/validate';
 import { recordAllInInbox, recordInInbox } from '../inbox/inbox';
 import { record, secondsSince } from '../observability/instruments';
-import { traceBatch, traceHandler } from '../observability/tracing';
+import { failActiveSpan, traceBatch, traceHandler } from '../observability/tracing';
 import type { ReceivedMessage } from '../message/message';
 import type { AckBatcher } from './ack.batcher';
 import { reportFailure } from './handler.events';
@@ -116,50 +116,50 @@ export class HandlerRunner {
    * Exactly-once, several messages in one transaction: one inbox statement, the handlers
    * one after another on the same manager, one fenced ack, one commit. Any failure rolls
    * all of it back and each message is handled again in a transaction of its own, so one
-   * bad message costs its neighbours a retry, never an effect. One span for the
-   * transaction, each handler's consumer span its child.
+   * bad message costs its neighbours a retry, never an effect. One span for the batch,
+   * each handler's span its child.
    */
-  async handleTogether(messages: ReceivedMessage[]): Promise<void> {
+  handleTogether(messages: ReceivedMessage[]): Promise<void> {
+    return traceBatch(this.queue, messages, () => this.runTogether(messages));
+  }
+
+  private async runTogether(messages: ReceivedMessage[]): Promise<void> {
     const seconds: number[] = [];
     try {
-      await traceBatch(this.queue, messages, () => this.transactionOf(messages, seconds));
-    } catch {
+      await this.services.dataSource.transaction(async (manager) => {
+        const fresh = await recordAllInInbox(
+          manager,
+          this.spec.consumer,
+          messages.map((m) => m.id),
+        );
+        for (const message of messages) {
+          if (!fresh.has(message.id)) continue;
+          let nackRequested = false;
+          const context: MessageContext = {
+            ...this.describe(message),
+            manager,
+            ack: async () => undefined,
+            nack: async () => {
+              nackRequested = true;
+            },
+          };
+          const started = performance.now();
+          await traceHandler(this.queue, message, () => this.call(message, context, manager), true);
+          seconds.push(secondsSince(started));
+          if (nackRequested) throw new NackRequested({});
+        }
+        await this.services.delivery.ack(
+          this.queue,
+          messages.map((m) => m.receipt),
+          { manager },
+        );
+      });
+    } catch (error) {
+      failActiveSpan(error);
       for (const message of messages) await this.handle(message);
       return;
     }
     for (const s of seconds) record('handled', this.queue, 'ack', s);
-  }
-
-  /** handleTogether's transaction; `seconds` receives each handler call's duration. */
-  private transactionOf(messages: ReceivedMessage[], seconds: number[]): Promise<void> {
-    return this.services.dataSource.transaction(async (manager) => {
-      const fresh = await recordAllInInbox(
-        manager,
-        this.spec.consumer,
-        messages.map((m) => m.id),
-      );
-      for (const message of messages) {
-        if (!fresh.has(message.id)) continue;
-        let nackRequested = false;
-        const context: MessageContext = {
-          ...this.describe(message),
-          manager,
-          ack: async () => undefined,
-          nack: async () => {
-            nackRequested = true;
-          },
-        };
-        const started = performance.now();
-        await traceHandler(this.queue, message, () => this.call(message, context, manager), true);
-        seconds.push(secondsSince(started));
-        if (nackRequested) throw new NackRequested({});
-      }
-      await this.services.delivery.ack(
-        this.queue,
-        messages.map((m) => m.receipt),
-        { manager },
-      );
-    });
   }
 
   /**

@@ -158,6 +158,14 @@ export function traceBatch<R>(queue: string, messages: Traced[], work: () => Pro
   return ended(span, () => context.with(trace.setSpan(parent, span), work));
 }
 
+/** Marks the active span failed (an exactly-once batch that rolled back and runs its messages one by one). */
+export function failActiveSpan(error: unknown): void {
+  const span = tracerOrNull() && trace.getActiveSpan();
+  if (!span) return;
+  span.recordException(error as Error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+}
+
 /**
  * The active trace context as headers, to store with an outbox row written now (null
  * when there is none to keep): the relay, later and elsewhere, continues this trace.
