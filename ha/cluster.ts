@@ -77,13 +77,17 @@ export class Cluster {
   async start(): Promise<void> {
     await this.startEtcd();
     for (const name of ['node1', 'node2']) {
-      const node = await this.startNode(name);
+      await this.startNode(name);
       // The first node bootstraps the cluster; the second clones it once it leads.
-      if (this.nodes.length === 1) await this.waitFor(() => this.leader() !== null, 'node1 to bootstrap', 60_000);
+      if (this.nodes.length === 1)
+        await this.waitFor(async () => (await this.leader()) !== null, 'node1 to bootstrap', 60_000);
     }
     await this.startHaproxy();
-    await this.waitFor(async () => (await this.members()).some((m) => m.role === 'sync_standby' && m.state !== 'stopped'),
-      'a synchronous standby', 90_000);
+    await this.waitFor(
+      async () => (await this.members()).some((m) => m.role === 'sync_standby' && m.state !== 'stopped'),
+      'a synchronous standby',
+      90_000,
+    );
   }
 
   /** The member Patroni calls the leader, read from any node's REST API that answers. */
@@ -161,11 +165,23 @@ export class Cluster {
     const peer = `http://127.0.0.1:${await freePort()}`;
     const client = `http://127.0.0.1:${this.etcdPort}`;
     this.run('etcd', 'etcd', [
-      '--name=ha', `--data-dir=${join(this.dir, 'etcd')}`,
-      `--listen-client-urls=${client}`, `--advertise-client-urls=${client}`,
-      `--listen-peer-urls=${peer}`, `--initial-advertise-peer-urls=${peer}`, `--initial-cluster=ha=${peer}`,
+      '--name=ha',
+      `--data-dir=${join(this.dir, 'etcd')}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=ha=${peer}`,
     ]);
-    await this.waitFor(async () => (await fetch(`${client}/health`).then((r) => r.ok, () => false)), 'etcd', 20_000);
+    await this.waitFor(
+      async () =>
+        await fetch(`${client}/health`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      'etcd',
+      20_000,
+    );
   }
 
   private async startNode(name: string): Promise<Node> {
@@ -199,7 +215,14 @@ function withoutProbeResets(log: string): string {
  * only that standby may be promoted, so a failover loses no acknowledged write. Not strict: with
  * its standby gone the primary goes on alone rather than refusing writes (two nodes; see README).
  */
-function patroniConfig(name: string, home: string, dataDir: string, pgPort: number, restPort: number, etcdPort: number) {
+function patroniConfig(
+  name: string,
+  home: string,
+  dataDir: string,
+  pgPort: number,
+  restPort: number,
+  etcdPort: number,
+) {
   const trust = ['local all all trust', 'host all all 127.0.0.1/32 trust', 'host replication all 127.0.0.1/32 trust'];
   return {
     scope: 'mailroom-ha',

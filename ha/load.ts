@@ -44,7 +44,10 @@ export class Tally {
   readonly failures: number[] = [];
 
   error(message: string): void {
-    const line = message.split('\n')[0].replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>').slice(0, 160);
+    const line = message
+      .split('\n')[0]
+      .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<id>')
+      .slice(0, 160);
     this.errors.set(line, (this.errors.get(line) ?? 0) + 1);
   }
 
@@ -138,7 +141,8 @@ export async function prepare(url: string): Promise<void> {
   await dataSource.initialize();
   await dataSource.query(`CREATE TABLE ha_effect (kind text NOT NULL, ref text NOT NULL)`);
   const client = new MailroomClient(dataSource);
-  for (const queue of QUEUES) await client.createQueue(queue, { leaseMs: 5_000, retry: { delayMs: 50, maxDelayMs: 500 } });
+  for (const queue of QUEUES)
+    await client.createQueue(queue, { leaseMs: 5_000, retry: { delayMs: 50, maxDelayMs: 500 } });
   await dataSource.destroy();
 }
 
@@ -224,7 +228,11 @@ export class Load {
           if (tally.handled.get('ha-pull')!.has(m.id)) tally.redeliveries += 1;
           tally.handled.get('ha-pull')!.add(m.id);
         }
-        if (messages.length) await this.client.ack('ha-pull', messages.map((m) => m.receipt));
+        if (messages.length)
+          await this.client.ack(
+            'ha-pull',
+            messages.map((m) => m.receipt),
+          );
       } catch (error) {
         tally.error(`receive: ${(error as Error).message}`);
         await sleep(100); // back-off before receiving again

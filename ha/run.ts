@@ -50,7 +50,8 @@ async function scenario(cluster: Cluster): Promise<void> {
   phase = 'starting etcd, two Patroni nodes and HAProxy';
   let t = Date.now();
   await cluster.start();
-  log(`cluster up in ${((Date.now() - t) / 1000).toFixed(1)} s: HAProxy :${cluster.haproxyPort}`);
+  const roles = (await cluster.members()).map((m) => `${m.name} ${m.role}`).join(', ');
+  log(`cluster up in ${((Date.now() - t) / 1000).toFixed(1)} s: ${roles}; HAProxy :${cluster.haproxyPort}`);
   const admin = new Client({ connectionString: `${cluster.url}/postgres` });
   await admin.connect();
   await admin.query('CREATE DATABASE mailroom');
@@ -71,32 +72,54 @@ async function scenario(cluster: Cluster): Promise<void> {
     const recovery1 = tally.recoveredAt(t)! - t;
     const failures1 = tally.sendFailures;
     log(`sends succeed again ${recovery1} ms after the kill; leader now ${(await cluster.leader())?.name}`);
-    check('sends recover after the leader\'s postmaster is SIGKILLed', true, `${recovery1} ms, ${failures1} failed attempts retried`);
+    check(
+      "sends recover after the leader's postmaster is SIGKILLed",
+      true,
+      `${recovery1} ms, ${failures1} failed attempts retried`,
+    );
 
     // 2. The leader's Patroni dies: its Postgres runs on unmanaged until HAProxy stops routing to
     // it, the leader key expires and Patroni promotes the synchronous standby.
-    await until('a synchronous standby again', async () => (await cluster.members()).some((m) => m.role === 'sync_standby' && m.state === 'running'), 60_000);
+    await until(
+      'a synchronous standby again',
+      async () => (await cluster.members()).some((m) => m.role === 'sync_standby' && m.state === 'running'),
+      60_000,
+    );
     const synced = Date.now();
     await until('a send with the standby back', () => tally.firstAckAfter(synced) !== null, 30_000);
     const second = (await cluster.leader())!;
     t = Date.now();
     second.patroni.kill('SIGKILL');
     log(`SIGKILL to ${second.name}'s Patroni with ${tally.ackedCount()} sends acknowledged`);
-    await until('the standby to be promoted', async () => ((await cluster.leader())?.name ?? second.name) !== second.name, 90_000);
+    await until(
+      'the standby to be promoted',
+      async () => ((await cluster.leader())?.name ?? second.name) !== second.name,
+      90_000,
+    );
     const promoted = (await cluster.leader())!;
     log(`${promoted.name} leads ${Date.now() - t} ms after the kill`);
     await until('a send to succeed after the failover', () => tally.recoveredAt(t) !== null, 60_000);
     const recovery2 = tally.recoveredAt(t)! - t;
     log(`sends succeed again ${recovery2} ms after the kill`);
-    check('the standby is promoted after the leader\'s Patroni is SIGKILLed', promoted.name !== second.name, `${second.name} → ${promoted.name}`);
-    check('sends recover through HAProxy after the failover', true, `${recovery2} ms, ${tally.sendFailures - failures1} failed attempts retried`);
+    check(
+      "the standby is promoted after the leader's Patroni is SIGKILLed",
+      promoted.name !== second.name,
+      `${second.name} → ${promoted.name}`,
+    );
+    check(
+      'sends recover through HAProxy after the failover',
+      true,
+      `${recovery2} ms, ${tally.sendFailures - failures1} failed attempts retried`,
+    );
     const after = tally.ackedCount();
     await until('200 sends after the failover', () => tally.ackedCount() >= after + 200, 30_000);
 
     await load.stopSending();
     await verify(url, load);
-    log(`recovery times: postmaster SIGKILL ${recovery1} ms, Patroni SIGKILL (failover) ${recovery2} ms; ` +
-      `load ${loadavg()[0].toFixed(2)}`);
+    log(
+      `recovery times: postmaster SIGKILL ${recovery1} ms, Patroni SIGKILL (failover) ${recovery2} ms; ` +
+        `load ${loadavg()[0].toFixed(2)}`,
+    );
   } finally {
     const errors = [...tally.errors].sort((a, b) => b[1] - a[1]).slice(0, 8);
     log(`errors seen by the load (retried): ${errors.map(([e, n]) => `\n  ${n} × ${e}`).join('') || 'none'}`);
@@ -112,7 +135,9 @@ async function verify(url: string, load: Load): Promise<void> {
   try {
     const effects = async (kind: string) => {
       const rows = await db.query<{ ref: string; n: number }>(
-        `SELECT ref, count(*)::int AS n FROM ha_effect WHERE kind = $1 GROUP BY ref`, [kind]);
+        `SELECT ref, count(*)::int AS n FROM ha_effect WHERE kind = $1 GROUP BY ref`,
+        [kind],
+      );
       return new Map(rows.rows.map((r) => [r.ref, r.n]));
     };
     const missing = async () => ({
@@ -124,28 +149,54 @@ async function verify(url: string, load: Load): Promise<void> {
     let ledger = new Map<string, number>();
     let flow = new Map<string, number>();
     let left = await missing();
-    await until('every acknowledged send to be handled', async () => {
-      [ledger, flow] = [await effects('ledger'), await effects('flow')];
-      left = await missing();
-      return Object.values(left).every((ids) => ids.length === 0);
-    }, 60_000).catch(() => undefined);
+    await until(
+      'every acknowledged send to be handled',
+      async () => {
+        [ledger, flow] = [await effects('ledger'), await effects('flow')];
+        left = await missing();
+        return Object.values(left).every((ids) => ids.length === 0);
+      },
+      60_000,
+    ).catch(() => undefined);
     const lost = (ids: string[]) => (ids.length ? `${ids.length} lost, e.g. ${ids.slice(0, 3).join(', ')}` : '0 lost');
     const count = (q: string) => tally.acked.get(q)!.size;
-    check('0 acknowledged sends lost: @OnMessage at-least-once', left.orders.length === 0, `${count('ha-orders')} acked, ${lost(left.orders)}`);
-    check('0 acknowledged sends lost: client.receive at-least-once', left.pull.length === 0, `${count('ha-pull')} acked, ${lost(left.pull)}`);
-    check('0 acknowledged sends lost: exactly-once handler', left.ledger.length === 0, `${count('ha-ledger')} acked, ${lost(left.ledger)}`);
-    check('0 workflows lost: each started one finishes', left.flow.length === 0, `${count('ha-flow')} started, ${lost(left.flow)}`);
+    check(
+      '0 acknowledged sends lost: @OnMessage at-least-once',
+      left.orders.length === 0,
+      `${count('ha-orders')} acked, ${lost(left.orders)}`,
+    );
+    check(
+      '0 acknowledged sends lost: client.receive at-least-once',
+      left.pull.length === 0,
+      `${count('ha-pull')} acked, ${lost(left.pull)}`,
+    );
+    check(
+      '0 acknowledged sends lost: exactly-once handler',
+      left.ledger.length === 0,
+      `${count('ha-ledger')} acked, ${lost(left.ledger)}`,
+    );
+    check(
+      '0 workflows lost: each started one finishes',
+      left.flow.length === 0,
+      `${count('ha-flow')} started, ${lost(left.flow)}`,
+    );
     if (left.flow.length) {
       const stuck = await db.query(
-        `SELECT key, status, state_value, failure FROM mailroom_workflow_instance WHERE key = ANY($1)`, [left.flow]);
+        `SELECT key, status, state_value, failure FROM mailroom_workflow_instance WHERE key = ANY($1)`,
+        [left.flow],
+      );
       const queued = await db.query(
         `SELECT q.name, m.body, m.delivery_count, m.lease_id IS NOT NULL AS leased, m.visible_at, m.last_error
-           FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id`);
+           FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id`,
+      );
       console.log('unfinished workflows:', JSON.stringify(stuck.rows), '\nmessages left:', JSON.stringify(queued.rows));
     }
     const twice = [...ledger, ...flow].filter(([, n]) => n > 1);
-    check('0 exactly-once effects applied twice (handler and workflow transition)', twice.length === 0,
-      `${ledger.size + flow.size} effects, ${twice.length} twice; at-least-once redeliveries: ${tally.redeliveries}`);
+    check(
+      '0 exactly-once effects applied twice (handler and workflow transition)',
+      twice.length === 0,
+      `${ledger.size + flow.size} effects, ${twice.length} twice; at-least-once redeliveries: ${tally.redeliveries}`,
+    );
   } finally {
     await db.end();
   }
@@ -163,7 +214,11 @@ async function main(): Promise<void> {
   rmSync(RESULTS, { force: true });
   const missing = missingTools();
   if (missing.length) {
-    check('HA tools installed', false, `missing ${missing.join(', ')}: apt-get install patroni etcd-server haproxy postgresql-15`);
+    check(
+      'HA tools installed',
+      false,
+      `missing ${missing.join(', ')}: apt-get install patroni etcd-server haproxy postgresql-15`,
+    );
     process.exit(report());
   }
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-ha-'));

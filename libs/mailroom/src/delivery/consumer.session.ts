@@ -182,9 +182,10 @@ export class ConsumerSession {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       if (!this.leaseId) this.leaseId = await this.leases.open(this.queue, this.consumer, options.leaseMs);
       if (!this.leaseId) break; // exclusive ordering: another consumer holds the queue
-      const rows = await (acks.length
-        ? this.ackAndClaim(acks, options)
-        : query<ClaimRow>(this.dataSource.manager, CLAIM_SQL, [this.leaseId, options.max, options.leaseMs])
+      const rows = await (
+        acks.length
+          ? this.ackAndClaim(acks, options)
+          : query<ClaimRow>(this.dataSource.manager, CLAIM_SQL, [this.leaseId, options.max, options.leaseMs])
       ).catch((error: unknown) => {
         // A claim whose answer was lost (the connection died, a failover) may have committed:
         // messages no one will handle sit in this lease. Its claims must stop renewing it, so
