@@ -135,7 +135,10 @@ export class Cluster {
 
   /** The end of every log, for a failed run's output. */
   logs(lines = 40): string {
-    const files = ['etcd', 'haproxy', ...this.nodes.map((n) => n.name)].map((f) => join(this.dir, `${f}.log`));
+    const files = [
+      ...['etcd', 'haproxy', ...this.nodes.map((n) => n.name)].map((f) => join(this.dir, `${f}.log`)),
+      ...this.nodes.map((n) => join(n.dataDir, '..', 'log', 'postgresql.log')),
+    ];
     return files
       .filter((f) => existsSync(f))
       .map((f) => `----- ${f}\n${withoutProbeResets(readFileSync(f, 'utf8')).split('\n').slice(-lines).join('\n')}`)
@@ -258,7 +261,12 @@ function patroniConfig(
         replication: { username: 'replicator', password: 'replicator' },
         rewind: { username: 'postgres', password: 'postgres' },
       },
-      parameters: { unix_socket_directories: home },
+      parameters: {
+        unix_socket_directories: home,
+        logging_collector: 'on',
+        log_directory: join(home, 'log'), // outside the data folder, which the standby's clone copies
+        log_filename: 'postgresql.log',
+      },
     },
   };
 }

@@ -228,7 +228,11 @@ async function main(): Promise<void> {
   const timer = setTimeout(() => {
     check('the HA run finishes in time', false, `still "${phase}" after ${TIMEOUT_MS / 1000} s`);
     console.log(cluster.logs());
-    void cluster.stop().finally(() => process.exit(report()));
+    const status = report();
+    void cluster.stop().finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(status);
+    });
   }, TIMEOUT_MS);
   try {
     await scenario(cluster);
