@@ -90,6 +90,13 @@ export class Cluster {
     );
   }
 
+  /** The running leader, waited for (a restart or promotion may be under way). */
+  async currentLeader(): Promise<Node> {
+    let leader: Node | null = null;
+    await this.waitFor(async () => (leader = await this.leader()) !== null, 'running leader', 60_000);
+    return leader!;
+  }
+
   /** The member Patroni calls the leader, read from any node's REST API that answers. */
   async leader(): Promise<Node | null> {
     const leader = (await this.members()).find((m) => m.role === 'leader' && m.state === 'running');
@@ -116,10 +123,10 @@ export class Cluster {
   async stop(): Promise<void> {
     for (const child of this.children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
     await sleep(500); // let Patroni stop its Postgres before the leftovers are shot
+    // A pid file left by a killed postmaster may name a reused pid: only a postgres is shot.
     const alive = (pid: number) => {
       try {
-        process.kill(pid, 0);
-        return true;
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
       } catch {
         return false;
       }
