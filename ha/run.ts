@@ -197,6 +197,13 @@ async function verify(url: string, load: Load): Promise<void> {
       twice.length === 0,
       `${ledger.size + flow.size} effects, ${twice.length} twice; at-least-once redeliveries: ${tally.redeliveries}`,
     );
+    // Consumers also poll, so delivery alone does not show that wake-ups came back.
+    const listening = async () => {
+      const { rows } = await db.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'mailroom-listen'`);
+      return rows.length === 1;
+    };
+    await until('the LISTEN connection on the new primary', listening, 20_000).catch(() => undefined);
+    check('the LISTEN connection is back, on the new primary', await listening(), 'application_name mailroom-listen');
   } finally {
     await db.end();
   }
