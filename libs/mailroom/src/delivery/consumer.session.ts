@@ -193,9 +193,17 @@ export class ConsumerSession {
     for (let attempt = 0; attempt < 2; attempt += 1) {
       if (!this.leaseId) this.leaseId = await this.leases.open(this.queue, this.consumer, options.leaseMs);
       if (!this.leaseId) break; // exclusive ordering: another consumer holds the queue
-      const rows = acks.length
-        ? await this.ackAndClaim(acks, options)
-        : await query<ClaimRow>(this.dataSource.manager, CLAIM_SQL, [this.leaseId, options.max, options.leaseMs]);
+      const rows = await (
+        acks.length
+          ? this.ackAndClaim(acks, options)
+          : query<ClaimRow>(this.dataSource.manager, CLAIM_SQL, [this.leaseId, options.max, options.leaseMs])
+      ).catch((error: unknown) => {
+        // A claim whose answer was lost (the connection died, a failover) may have committed:
+        // messages no one will handle sit in this lease. Its claims must stop renewing it, so
+        // it expires once its held messages settle and the reaper offers them again.
+        if (!(error instanceof LeaseLostError)) this.leaseId = null;
+        throw error;
+      });
       acks = []; // acked (a stale receipt has thrown)
       if (rows[0]?.expires_at) return toMessages(rows, rows[0].expires_at);
       this.leaseId = null; // expired or released under us: open a fresh lease and try once more

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataSource } from 'typeorm';
+import { mailroomEntities, MailroomClient } from '@mailroom/core';
+import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+import { eventually, until } from '../support/wait';
+
+/**
+ * A failover (test:ha) can kill a connection after a claim committed and before its answer
+ * arrived: the claimed messages sit in the consumer's session lease, and nobody has them.
+ * The session must stop renewing that lease, so it expires and the messages come back;
+ * a session that went on claiming in it would hold them for as long as it runs.
+ */
+let db: TestDatabase;
+let proxy: TcpProxy;
+let proxied: DataSource;
+let client: MailroomClient;
+let direct: MailroomClient;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  proxy = await startTcpProxy(db.url);
+  proxied = new DataSource({ type: 'postgres', url: proxy.via(db.url), entities: mailroomEntities });
+  await proxied.initialize();
+  client = await startClient(proxied);
+  direct = new MailroomClient(db.dataSource);
+});
+afterAll(async () => {
+  await client?.close().catch(() => undefined);
+  await proxied?.destroy().catch(() => undefined);
+  await proxy?.close();
+  await db?.drop();
+});
+
+describe('a claim whose answer is lost', () => {
+  it('returns its messages to the session that keeps claiming, once the lease expires', async () => {
+    const queue = 'lost-answer';
+    const receive = { session: 'push-1', max: 1, leaseMs: 2_000 };
+    await client.createQueue(queue);
+    expect(await client.receive(queue, receive)).toEqual([]); // the session's lease is open
+    await direct.send(queue, 'stranded');
+
+    proxy.holdReplies();
+    const lost = client.receive(queue, receive);
+    const leased = async () => {
+      const rows = await db.dataSource.query(`SELECT 1 FROM mailroom_message WHERE lease_id IS NOT NULL`);
+      return rows.length === 1;
+    };
+    await until(leased); // the claim committed on the server
+    proxy.cut();
+    await expect(lost).rejects.toThrow();
+
+    // The session goes on claiming, as a push consumer does, with nothing else to renew the lease.
+    const again = await eventually(
+      () => client.receive(queue, { ...receive, waitMs: 200 }).catch(() => []),
+      (messages) => messages.length > 0,
+      30_000,
+    );
+    expect(again.map((m) => [m.body, m.deliveryCount])).toEqual([['stranded', 2]]);
+  });
+});
