@@ -31,7 +31,7 @@ export class PushConsumer {
   private readonly acks: AckBatcher;
   private readonly runner: HandlerRunner;
   /** Messages held at most (at-least-once and exactly-once; at-most-once holds only what runs). */
-  readonly window: PrefetchWindow;
+  private readonly window: PrefetchWindow;
   private readonly held = new Map<string, ReceivedMessage>(); // receipt → running or waiting to run
   private buffer: ReceivedMessage[] = [];
   private running = 0;
