@@ -24,8 +24,8 @@ export const mailroomPushSystem: BenchSystem = {
     version: projectVersion(),
     settings:
       'producer: MailroomClient send/sendBatch; consumer: Nest application context with MailroomModule.forRoot({ dataSource }) ' +
-      'and @OnMessage(queue, { concurrency, prefetch: min(100, concurrency × batch) }), ack mode manual (at-least-once); ' +
-      "W5: @OnMessage(queue, { concurrency, mode: 'exactly-once', transactionBatch: 50 })",
+      'and @OnMessage(queue, { concurrency }), every other option at its default (prefetch adaptive from concurrency to 200, ' +
+      "at-least-once); W5: @OnMessage(queue, { concurrency, mode: 'exactly-once' }) (transactions take shares of the waiting messages, up to 50)",
   }),
   probe: async () => (typeof OnMessage === 'function' ? null : 'the library has no @OnMessage yet'),
   open: (run) => openPush(run),
@@ -68,12 +68,9 @@ async function openPush(run: RunInfo): Promise<QueueUnderTest> {
 
 /** A module with one handler; built per run because decorator options are fixed at class definition. */
 async function startHandlers(dataSource: DataSource, run: RunInfo, options: ConsumeOptions, exactlyOnce: boolean) {
-  const { concurrency, batch } = run.settings;
-  const mode = exactlyOnce
-    ? ({ mode: 'exactly-once', transactionBatch: 50 } as const)
-    : ({
-        prefetch: Number(process.env.PREFETCH ?? Math.max(concurrency, Math.min(100, concurrency * batch))),
-      } as const);
+  // The library's defaults: only the concurrency every system gets is set.
+  const { concurrency } = run.settings;
+  const mode = exactlyOnce ? ({ mode: 'exactly-once' } as const) : {};
 
   @Injectable()
   class BenchHandler {

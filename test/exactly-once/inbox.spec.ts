@@ -134,6 +134,34 @@ describe('exactly-once transaction batches', () => {
   });
 });
 
+describe('exactly-once at default options', () => {
+  it('lets waiting messages share transactions (a backlog of 20, fewer than 20 commits), each effect once', async () => {
+    const transactions = new Set<string>();
+    @Injectable()
+    class Defaults {
+      @OnMessage('eo-defaults', { mode: 'exactly-once', consumer: 'defaults' })
+      async handle(body: { n: number }, ctx: MessageContext) {
+        const [{ txid }] = await ctx.manager!.query(`SELECT txid_current()::text AS txid`);
+        transactions.add(txid);
+        await ctx.manager!.query(`INSERT INTO ledger VALUES ($1, 'default ' || $2)`, [ctx.id, String(body.n)]);
+      }
+    }
+    const app = await startNestApp(db.url, [Defaults]);
+    const client = app.get(MailroomClient);
+    await client.pauseQueue('eo-defaults');
+    await client.sendBatch(
+      'eo-defaults',
+      Array.from({ length: 20 }, (_, n) => ({ body: { n } })),
+    );
+    await client.resumeQueue('eo-defaults');
+    await until(async () => settled(client, 'eo-defaults'));
+    const notes = (await ledger()).filter((r) => r.note.startsWith('default ')).map((r) => r.note);
+    expect(notes.sort()).toEqual(Array.from({ length: 20 }, (_, n) => `default ${n}`).sort());
+    expect(transactions.size).toBeLessThan(20);
+    await app.close();
+  });
+});
+
 describe('inbox clean-up', () => {
   it('deletes rows older than the retention window and never one inside it', async () => {
     const hour = 3_600_000;

@@ -11,7 +11,12 @@ export interface OnMessageOptions {
   consumer?: string;
   /** Most handler calls running at once (default 1). */
   concurrency?: number;
-  /** Messages claimed ahead, running ones included (default: concurrency). */
+  /**
+   * Messages held (claimed ahead, running ones included). Unset, it adapts: from
+   * concurrency × transactionBatch, doubling while handlers wait for claims and the queue has
+   * a backlog, up to 200 (or that floor, if higher), and back when handlers fall behind or the queue empties
+   * (PrefetchWindow). Set, it is fixed.
+   */
   prefetch?: number;
   /** `manual` (at-least-once, default): ack when the handler resolves. `auto` (at-most-once): removed before it runs. */
   ackMode?: AckMode;
@@ -22,8 +27,10 @@ export interface OnMessageOptions {
   mode?: DeliveryMode;
   /**
    * Exactly-once only: up to this many messages share one transaction (one commit),
-   * handled one after another in it (default 1). If any fails, the batch rolls back and
-   * each message is retried in a transaction of its own.
+   * handled one after another in it (default 50). A free slot takes its share of the
+   * messages waiting (waiting ÷ free slots, at most this many), so a lone message runs
+   * alone and a backlog shares commits. If any fails, the batch rolls back and each message
+   * is retried in a transaction of its own.
    */
   transactionBatch?: number;
   /** Delay before a failed delivery is retried; default: the queue's retry policy. */
@@ -55,7 +62,9 @@ export interface OnTopicOptions extends OnMessageOptions {
 export interface ConsumerSpec {
   consumer: string;
   concurrency: number;
+  /** The fewest messages held; held messages never exceed `prefetchMax` (equal when `prefetch` was given). */
   prefetch: number;
+  prefetchMax: number;
   ackMode: AckMode;
   exactlyOnce: boolean;
   transactionBatch: number;
@@ -84,6 +93,18 @@ const MODES: Record<DeliveryMode, AckMode> = {
   'at-least-once': 'manual',
   'exactly-once': 'manual',
 };
+/**
+ * The most an adaptive prefetch holds: two claims' worth (a claim takes at most 100), so
+ * that while one batch runs the claim in flight acks the one before and brings a full next
+ * one. Held 100, claims carried ~50 each; held 200, ~100 (bench/PROFILE-library.md).
+ */
+export const ADAPTIVE_PREFETCH_CEILING = 200;
+/**
+ * Exactly-once: the most messages one transaction takes by default. W5 (exactly-once
+ * @OnMessage, concurrency 10): one message per transaction ~0.07 × W3; with shares of
+ * the backlog, ~0.8 × W3 (bench/PROFILE-library.md).
+ */
+export const DEFAULT_TRANSACTION_BATCH = 50;
 const TOPIC_KEYS = [...MESSAGE_KEYS, 'subscription', 'routingKey', 'headers', 'queue'];
 
 /** Fails at start with the handler and the option named: `where` is e.g. `Billing.charge`. */
@@ -101,13 +122,15 @@ export function resolveConsumerSpec(
     assertName(consumer, 'consumer');
     const concurrency = options.concurrency ?? 1;
     assertInteger(concurrency, 'concurrency', 1, 1_000);
-    const transactionBatch = options.transactionBatch ?? 1;
+    const exactlyOnce = options.mode === 'exactly-once';
+    const transactionBatch = options.transactionBatch ?? (exactlyOnce ? DEFAULT_TRANSACTION_BATCH : 1);
     assertInteger(transactionBatch, 'transactionBatch', 1, 1_000);
-    if (transactionBatch > 1 && options.mode !== 'exactly-once') {
+    if (transactionBatch > 1 && !exactlyOnce) {
       throw new InvalidRequestError('transactionBatch', "applies to mode 'exactly-once' only");
     }
-    const prefetch = options.prefetch ?? concurrency * transactionBatch;
+    const prefetch = options.prefetch ?? concurrency * (options.transactionBatch ?? 1);
     assertInteger(prefetch, 'prefetch', concurrency, 10_000);
+    const prefetchMax = options.prefetch ?? Math.max(prefetch, ADAPTIVE_PREFETCH_CEILING);
     if (options.mode !== undefined && !(options.mode in MODES)) {
       throw new InvalidRequestError('mode', `must be one of ${Object.keys(MODES).join(', ')}`);
     }
@@ -116,7 +139,6 @@ export function resolveConsumerSpec(
     if (options.mode !== undefined && MODES[options.mode] !== ackMode) {
       throw new InvalidRequestError('ackMode', `contradicts mode ${options.mode}; give one of them`);
     }
-    const exactlyOnce = options.mode === 'exactly-once';
     if (options.leaseMs !== undefined) assertInteger(options.leaseMs, 'leaseMs', 100, 12 * 3_600_000);
     const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     assertInteger(shutdownTimeoutMs, 'shutdownTimeoutMs', 0, 600_000);
@@ -129,6 +151,7 @@ export function resolveConsumerSpec(
       consumer,
       concurrency,
       prefetch,
+      prefetchMax,
       ackMode,
       exactlyOnce,
       transactionBatch,

@@ -6,6 +6,7 @@ import type { ReceivedMessage } from '../message/message';
 import { AckBatcher } from './ack.batcher';
 import type { ConsumerSpec } from './handler.options';
 import { HandlerRunner, type MessageHandler } from './handler.runner';
+import { PrefetchWindow } from './prefetch.window';
 
 export type { MessageHandler } from './handler.runner';
 
@@ -18,7 +19,8 @@ const ACK_HOLD_MS = 5;
 
 /**
  * Runs one handler against one queue: claims (long-polling, woken by NOTIFY), keeps at
- * most `concurrency` calls running and `prefetch` messages held, acks on success, nacks
+ * most `concurrency` calls running and at most the prefetch window's messages held
+ * (PrefetchWindow: fixed when `prefetch` is given, else adaptive), acks on success, nacks
  * with the retry delay on failure, and extends the lease while handlers run. Stopping
  * stops claiming, waits for running calls up to the timeout, and releases what never
  * started without spending an attempt.
@@ -28,6 +30,8 @@ export class PushConsumer {
   private readonly abort = new AbortController();
   private readonly acks: AckBatcher;
   private readonly runner: HandlerRunner;
+  /** Messages held at most (at-least-once and exactly-once; at-most-once holds only what runs). */
+  private readonly window: PrefetchWindow;
   private readonly held = new Map<string, ReceivedMessage>(); // receipt → running or waiting to run
   private buffer: ReceivedMessage[] = [];
   private running = 0;
@@ -50,6 +54,7 @@ export class PushConsumer {
       () => this.slotFreed?.(),
     );
     this.runner = new HandlerRunner(services, queue, spec, handler, this.acks, this.logger);
+    this.window = new PrefetchWindow(spec.prefetch, spec.prefetchMax);
   }
 
   start(leaseMs: number): void {
@@ -118,10 +123,10 @@ export class PushConsumer {
       await carried.ackWith(async (receipts) => {
         claimed = await this.claim(max, 0, receipts);
       });
-      this.accept(claimed);
+      this.accept(claimed, max);
     } else if (pending === 0 && room > 0) {
       this.acks.collector = null; // acks settle on their own while we wait for messages
-      this.accept(await this.claim(room, LONG_POLL_MS));
+      this.accept(await this.claim(room, LONG_POLL_MS), room);
     } else {
       await this.slotOrAck(pending > 0 ? holdLeft : LONG_POLL_MS);
     }
@@ -130,7 +135,7 @@ export class PushConsumer {
   /** How many more messages may be held now (at most 100, the most one claim takes). */
   private room(): number {
     // At-most-once takes only what it can start now: a buffered message would already be gone from the queue.
-    const limit = this.spec.ackMode === 'auto' ? this.spec.concurrency : this.spec.prefetch;
+    const limit = this.spec.ackMode === 'auto' ? this.spec.concurrency : this.window.size;
     // `held` counts messages, running or waiting (`running` counts calls: a transaction batch is one).
     return Math.min(100, limit - this.held.size - this.acks.outstanding);
   }
@@ -142,7 +147,10 @@ export class PushConsumer {
       : this.services.delivery.claim(this.queue, { ...request, leaseMs: this.spec.leaseMs, ack }, false);
   }
 
-  private accept(messages: ReceivedMessage[]): void {
+  /** Takes in a claim's answer (it asked for `asked`), after resizing the window by it. */
+  private accept(messages: ReceivedMessage[], asked: number): void {
+    const idleSlots = this.buffer.length === 0 && this.running < this.spec.concurrency;
+    this.window.claimed(asked, messages.length, idleSlots, this.buffer.length > 0);
     for (const m of messages) this.held.set(m.receipt || `${m.sequence}`, m);
     this.buffer.push(...messages);
     this.dispatch();
@@ -163,10 +171,15 @@ export class PushConsumer {
     });
   }
 
-  /** Each free slot takes one message (or, exactly-once, a transaction's batch of them). */
+  /**
+   * Each free slot takes one message (or, exactly-once, its share of those waiting, up to a
+   * transaction's batch: a lone message is not held back for company, and a backlog is
+   * spread over the free slots instead of filling the first).
+   */
   private dispatch(): void {
     while (!this.stopping && this.running < this.spec.concurrency && this.buffer.length > 0) {
-      const group = this.buffer.splice(0, this.spec.transactionBatch);
+      const share = Math.ceil(this.buffer.length / (this.spec.concurrency - this.running));
+      const group = this.buffer.splice(0, Math.min(this.spec.transactionBatch, share));
       this.running += 1;
       const run = group.length === 1 ? this.runner.handle(group[0]) : this.runner.handleTogether(group);
       void run.finally(() => {

@@ -34,6 +34,9 @@ export interface SendOptions extends TransactionOptions {
   producer?: ProducerStamp;
 }
 
+/** Nothing found on a rare path (an empty answer shared by every send). */
+const NONE: ReadonlyMap<unknown, never> = new Map<unknown, never>();
+
 /** Stores messages; each send resolves only after its statement committed. */
 export class Producer {
   private readonly groupCommit = new GroupCommit<EncodedMessage, SendResult>(
@@ -105,9 +108,14 @@ export class Producer {
     const stored = new Map<string, number>();
     rows[0].seqs.split(',').forEach((seq, k) => seq && stored.set(unique[k].id, Number(seq)));
     record('sent', queue, stored.size, secondsSince(started));
+    // The rare paths (a producer's retry, a duplicate id) are awaited only when taken: a
+    // lone send pays no extra turns of the event loop for them.
     const resent = stamp ? unique.filter((m) => sequenceOf(m)! <= Number(rows[0].acked)) : [];
-    const acks = await findAcks(manager ?? this.dataSource.manager, stamp, resent.map(sequenceOf) as number[]);
-    const duplicates = await this.findDuplicates(rows[0].queue_id, unique, stored, manager);
+    const acks = resent.length
+      ? await findAcks(manager ?? this.dataSource.manager, stamp, resent.map(sequenceOf) as number[])
+      : NONE;
+    const duplicates =
+      stored.size < unique.length ? await this.findDuplicates(rows[0].queue_id, unique, stored, manager) : NONE;
     return encoded.map((m, i) => {
       const sequence = stored.get(m.id);
       if (sequence !== undefined && firstOf.get(m.id) === i) return { id: m.id, sequence, duplicate: false };
