@@ -18,6 +18,8 @@ import {
   MIGRATE_INSTANCE_SQL,
   PARENT_AWAITS_SQL,
 } from './workflow.sql';
+import { TimerWakeups } from './workflow.after-commit';
+import { InlineActivities } from './workflow.inline';
 
 type Row = WorkflowInstanceEntity;
 type Event = { type: string; [field: string]: unknown };
@@ -38,11 +40,18 @@ export interface Delivery {
  */
 export class WorkflowEngine {
   private readonly kinds = new Map<WorkflowDefinition, ActorKind<AnyStateMachine, Row>>();
+  /** Activities this process runs right after the invoking transition commits. */
+  readonly inline: InlineActivities;
+  /** Wake-ups of a workflow's consumers when a timer armed here falls due. */
+  readonly wakeups: TimerWakeups;
 
   constructor(
     private readonly services: MailroomServices,
     private readonly actors: ActorStore,
-  ) {}
+  ) {
+    this.inline = new InlineActivities(services, this);
+    this.wakeups = new TimerWakeups(services.dataSource);
+  }
 
   /** Creates the instance unless it exists; `created` is false when another start won. */
   async start(
@@ -236,7 +245,10 @@ export class WorkflowEngine {
 
   private kindOf(definition: WorkflowDefinition): ActorKind<AnyStateMachine, Row> {
     let kind = this.kinds.get(definition);
-    if (!kind) this.kinds.set(definition, (kind = workflowKind(this.services, definition)));
+    if (!kind) {
+      kind = workflowKind(this.services, definition, { inline: this.inline, wakeups: this.wakeups });
+      this.kinds.set(definition, kind);
+    }
     return kind;
   }
 }

@@ -33,34 +33,39 @@ export class WorkflowExplorer {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.stop()));
+    await Promise.all([...this.consumers.map((c) => c.stop()), this.workflows.engine.inline.stop(SHUTDOWN_MS)]);
+    this.workflows.engine.wakeups.stop();
     this.consumers = [];
   }
 
   private async run(definition: WorkflowDefinition): Promise<void> {
     const handlers = new WorkflowHandlers(this.services, this.workflows.engine, definition);
     const concurrency = definition.options.concurrency ?? 4;
+    // Grouped by key: a claim holds at most one message per key, so a transaction may take
+    // several (timers falling due together) and each is still its key's only one in flight.
     await this.consume(
       definition.queue,
-      { consumer: definition.queue, mode: 'exactly-once', concurrency },
+      { consumer: definition.queue, mode: 'exactly-once', concurrency, transactionBatch: BATCH },
       { ordering: 'grouped' },
       (body, ctx) => handlers.onEnvelope(body as never, ctx),
     );
     for (const [source, entries] of sources(definition)) {
       const queue = source.startsWith('topic:') ? await this.subscribe(definition, entries) : source;
-      // One at a time: a correlated queue is not grouped by key, so this keeps arrival order.
+      // One transaction at a time: a correlated queue is not grouped by key, so this keeps
+      // arrival order; a batch applies its messages one after another in that order.
       const consumer = `${definition.queue}.${source.replace(':', '.')}`;
-      await this.consume(queue, { consumer, mode: 'exactly-once' }, undefined, (body, ctx) =>
+      await this.consume(queue, { consumer, mode: 'exactly-once', transactionBatch: BATCH }, undefined, (body, ctx) =>
         handlers.onCorrelated(entries, body, ctx),
       );
     }
     if (definition.activities.size > 0) {
-      await this.consume(
+      const info = await this.consume(
         definition.activityQueue,
         { consumer: definition.activityQueue, concurrency },
         undefined,
         (body, ctx) => handlers.onActivity(body as never, ctx),
       );
+      this.workflows.engine.inline.enable(definition, concurrency, info.options.leaseMs);
     }
   }
 
@@ -85,8 +90,14 @@ export class WorkflowExplorer {
     const consumer = new PushConsumer(this.services, queue, spec, handler);
     this.consumers.push(consumer);
     consumer.start(info.options.leaseMs);
+    return info;
   }
 }
+
+/** Messages one exactly-once transaction of a workflow's consumers applies at most. */
+const BATCH = 10;
+/** How long shutdown waits for activities running inline (the consumers' own default). */
+const SHUTDOWN_MS = 10_000;
 
 /** Correlations by source (`<queue>` or `topic:<topic>`); each names exactly one. */
 function sources(definition: WorkflowDefinition): Map<string, [string, Correlation][]> {

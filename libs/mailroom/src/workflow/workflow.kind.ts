@@ -9,6 +9,8 @@ import type { WorkflowDefinition } from './workflow.definition';
 import { WorkflowInstanceEntity, type ParentRef, type WorkflowStatus } from './workflow.entity';
 import { ARM_WAIT_SQL, CANCEL_CHILD_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
 import { WorkflowConfigurationError } from './workflow.errors';
+import type { TimerWakeups } from './workflow.after-commit';
+import type { InlineActivities } from './workflow.inline';
 
 type Row = WorkflowInstanceEntity;
 
@@ -40,12 +42,14 @@ export function statusOf(snapshot: AnyMachineSnapshot): WorkflowStatus {
  * A workflow as the actor store keeps it: the instance's pinned machine, projections
  * for listing, and its effects. Named actions run the `@WorkflowAction` bound to them;
  * XState's own actions become durable: a delayed raise (`after`) a delayed message plus
- * its wait row, a cancel the removal of both, an invoke a job on the activity queue.
+ * its wait row (and a wake-up at its deadline), a cancel the removal of both, an invoke
+ * a job on the activity queue (run by this process after the commit when it can).
  * Everything is written through `tx`, so it commits with the transition or not at all.
  */
 export function workflowKind(
   services: MailroomServices,
   definition: WorkflowDefinition,
+  hooks: { inline: InlineActivities; wakeups: TimerWakeups },
 ): ActorKind<AnyStateMachine, Row> {
   const effects: Record<string, ActorEffect<Row>> = {
     'xstate.raise': async (tx, row, params) => {
@@ -55,6 +59,7 @@ export function workflowKind(
       await query(tx, ARM_WAIT_SQL, [row.id, id, 'timer', wait, Math.round(delay)]);
       const envelope: WorkflowEnvelope = { key: row.key, kind: 'timer', event, wait };
       await services.send(definition.queue, envelope, { id: wait, delayMs: Math.round(delay), manager: tx });
+      hooks.wakeups.schedule(tx, definition.queue, Math.round(delay));
     },
     'xstate.cancel': async (tx, row, params) => {
       await query(tx, CANCEL_WAITS_SQL, [row.id, [(params as { sendId: string }).sendId]]);
@@ -78,7 +83,9 @@ export function workflowKind(
       const wait = randomUUID();
       await query(tx, ARM_WAIT_SQL, [row.id, id, 'activity', wait, null]);
       const job: ActivityJob = { key: row.key, instanceId: row.id, invocation: id, src, input };
-      await services.send(definition.activityQueue, job, { id: wait, manager: tx });
+      // Run by this process once the transition commits, if it can (the job waits out a lease meanwhile).
+      const delayMs = hooks.inline.claim(definition, tx, job, wait);
+      await services.send(definition.activityQueue, job, { id: wait, delayMs, manager: tx });
     },
     // Leaving an invoking state stops its child (XState passes the child's actor ref): the
     // activity's answer, when it comes, is stale; a child workflow is cancelled with it.
