@@ -135,8 +135,7 @@ export class InlineActivities {
     const answer: WorkflowEnvelope = { key: job.key, kind: 'result', event, wait: jobId };
     try {
       await this.services.dataSource.transaction(async (tx) => {
-        await this.engine.deliver(definition, answer, tx);
-        await query(tx, DELETE_JOB_SQL, [jobId]);
+        await this.engine.deliver(definition, answer, tx, undefined, jobId);
       });
     } catch {
       // The transition failed (an action threw, say): the answer goes to the workflow's

@@ -7,7 +7,8 @@ import { query } from '../database/transaction';
 import { EffectRecorder } from './workflow.effects';
 import type { WorkflowDefinition } from './workflow.definition';
 import { WorkflowInstanceEntity, type ParentRef, type WorkflowStatus } from './workflow.entity';
-import { ARM_WAIT_SQL, CANCEL_CHILD_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
+import { CANCEL_CHILD_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
+import { armLater, flushArms, wasConsumed } from './workflow.writes';
 import { WorkflowConfigurationError } from './workflow.errors';
 import type { TimerWakeups } from './workflow.after-commit';
 import type { InlineActivities } from './workflow.inline';
@@ -56,20 +57,23 @@ export function workflowKind(
       const { event, id, delay } = params as { event: { type: string }; id: string; delay?: number };
       if (delay === undefined) return; // an immediate raise happened inside the transition
       const wait = randomUUID();
-      await query(tx, ARM_WAIT_SQL, [row.id, id, 'timer', wait, Math.round(delay)]);
+      armLater(row, { waitId: id, kind: 'timer', messageId: wait, delayMs: Math.round(delay) });
       const envelope: WorkflowEnvelope = { key: row.key, kind: 'timer', event, wait };
       await services.send(definition.queue, envelope, { id: wait, delayMs: Math.round(delay), manager: tx });
       hooks.wakeups.schedule(tx, definition.queue, Math.round(delay));
     },
     'xstate.cancel': async (tx, row, params) => {
-      await query(tx, CANCEL_WAITS_SQL, [row.id, [(params as { sendId: string }).sendId]]);
+      const { sendId } = params as { sendId: string };
+      if (wasConsumed(row, sendId)) return; // the timer that fired: its wait is gone, its message is being acked
+      await flushArms(tx, row);
+      await query(tx, CANCEL_WAITS_SQL, [row.id, [sendId]]);
     },
     'xstate.spawnChild': async (tx, row, params) => {
       const { id, src, input } = params as { id: string; src: unknown; input: unknown };
       const child = typeof src === 'string' ? definition.options.children?.[src] : undefined;
       if (child !== undefined) {
         const wait = randomUUID();
-        await query(tx, ARM_WAIT_SQL, [row.id, id, 'child', wait, null]);
+        armLater(row, { waitId: id, kind: 'child', messageId: wait, delayMs: null });
         const parent: ParentRef = { workflow: definition.name, key: row.key, invocation: id, wait };
         const start: WorkflowEnvelope = { key: `${definition.name}/${row.key}/${id}`, kind: 'start', input, parent };
         await services.send(`workflow.${child}`, start, { id: wait, groupKey: start.key, manager: tx });
@@ -81,7 +85,7 @@ export function workflowKind(
         );
       }
       const wait = randomUUID();
-      await query(tx, ARM_WAIT_SQL, [row.id, id, 'activity', wait, null]);
+      armLater(row, { waitId: id, kind: 'activity', messageId: wait, delayMs: null });
       const job: ActivityJob = { key: row.key, instanceId: row.id, invocation: id, src, input };
       // Run by this process once the transition commits, if it can (the job waits out a lease meanwhile).
       const delayMs = hooks.inline.claim(definition, tx, job, wait);
@@ -93,7 +97,9 @@ export function workflowKind(
     'xstate.stopChild': async (tx, row, params) => {
       const id = (params as { id?: unknown } | undefined)?.id;
       if (typeof id !== 'string') return;
-      await query(tx, CANCEL_WAITS_SQL, [row.id, [id]]);
+      await flushArms(tx, row);
+      // The invocation that answered: its wait is gone, its job deleted with the answer or being acked.
+      if (!wasConsumed(row, id)) await query(tx, CANCEL_WAITS_SQL, [row.id, [id]]);
       const children = Object.values(definition.options.children ?? {});
       if (children.length > 0) {
         await query(tx, CANCEL_CHILD_SQL, [
