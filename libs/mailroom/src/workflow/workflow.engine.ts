@@ -20,7 +20,7 @@ import {
 } from './workflow.sql';
 import { TimerWakeups } from './workflow.after-commit';
 import { InlineActivities } from './workflow.inline';
-import { lockedRow, markConsumed, takeArms } from './workflow.writes';
+import { lockedRow, markConsumed, takeArms, takeSave } from './workflow.writes';
 
 type Row = WorkflowInstanceEntity;
 type Event = { type: string; [field: string]: unknown };
@@ -271,7 +271,7 @@ export class WorkflowEngine {
  * One history row, in one statement with the waits the transition armed and the answered
  * job; with `historyLimit`, the instance's older rows beyond it go too.
  */
-function history(
+async function history(
   tx: EntityManager,
   definition: WorkflowDefinition,
   row: Row,
@@ -281,7 +281,8 @@ function history(
   detail?: string,
   answered?: string,
 ) {
-  return query(tx, RECORD_HISTORY_SQL, [
+  const save = takeSave(row);
+  const [written] = await query<{ saved: number }>(tx, RECORD_HISTORY_SQL, [
     row.id,
     outcome,
     JSON.stringify(event),
@@ -291,5 +292,7 @@ function history(
     definition.options.historyLimit ?? null,
     ...takeArms(row),
     answered ?? null,
+    ...save,
   ]);
+  if (save[5] !== null && written.saved !== 1) throw new Error('workflow actor changed under its row lock');
 }

@@ -65,7 +65,8 @@ export class WorkflowExplorer {
         undefined,
         (body, ctx) => handlers.onActivity(body as never, ctx),
       );
-      this.workflows.engine.inline.enable(definition, concurrency, info.options.leaseMs);
+      // Inline runs besides the queue's: an answering transaction claims the next step's slot before it frees its own.
+      this.workflows.engine.inline.enable(definition, 2 * concurrency, info.options.leaseMs);
     }
   }
 

@@ -20,11 +20,33 @@ export interface Arm {
  * works on, so nothing outlives it.
  */
 const arms = new WeakMap<Row, Arm[]>();
+const saves = new WeakMap<Row, Partial<Row>>();
 const consumed = new WeakMap<Row, string>();
 
 export function armLater(row: Row, arm: Arm): void {
   const list = (arms.get(row) ?? []).filter((a) => a.waitId !== arm.waitId);
   arms.set(row, [...list, arm]);
+}
+
+/** The transition's new snapshot, projections and version (ActorKind.save), written with its history row. */
+export function saveLater(row: Row, update: Partial<Row>): void {
+  saves.set(row, update);
+}
+
+/** The pending save as RECORD_HISTORY_SQL's parameters $13-$19 (all null: none); takes it. */
+export function takeSave(row: Row): unknown[] {
+  const update = saves.get(row);
+  saves.delete(row);
+  if (!update) return [null, null, null, null, null, null, null];
+  return [
+    update.status,
+    update.state,
+    JSON.stringify(update.stateValue),
+    update.tags,
+    JSON.stringify(update.snapshot),
+    update.version! - 1,
+    JSON.stringify({ kind: 'workflow', id: row.id, state: update.state }),
+  ];
 }
 
 /** The wait this transition's message answered (already deleted under the row lock). */
