@@ -51,11 +51,15 @@ export class WorkflowExplorer {
     );
     for (const [source, entries] of sources(definition)) {
       const queue = source.startsWith('topic:') ? await this.subscribe(definition, entries) : source;
-      // One transaction at a time: a correlated queue is not grouped by key, so this keeps
-      // arrival order; a batch applies its messages one after another in that order.
+      // A queue grouped by key (its messages carry the correlation key, or a coarser one,
+      // as group key) is consumed `concurrency` at a time: the claim keeps each group in
+      // order. Any other, one transaction at a time, which keeps arrival order; a batch
+      // applies its messages one after another in that order.
+      const grouped = (await this.services.ensureQueue(queue)).options.ordering === 'grouped';
       const consumer = `${definition.queue}.${source.replace(':', '.')}`;
-      await this.consume(queue, { consumer, mode: 'exactly-once', transactionBatch: BATCH }, undefined, (body, ctx) =>
-        handlers.onCorrelated(entries, body, ctx),
+      const options = { consumer, mode: 'exactly-once' as const, transactionBatch: BATCH };
+      await this.consume(queue, grouped ? { ...options, concurrency } : options, undefined, (body, ctx) =>
+        handlers.onCorrelated(entries, body, ctx, grouped),
       );
     }
     if (definition.activities.size > 0) {

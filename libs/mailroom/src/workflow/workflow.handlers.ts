@@ -31,8 +31,22 @@ export class WorkflowHandlers {
     });
   }
 
-  /** A message of a correlated queue: its event type and key from `correlate`; a `start` one starts the instance. */
-  async onCorrelated(entries: [string, Correlation][], body: unknown, ctx: MessageContext): Promise<void> {
+  /**
+   * A message of a correlated queue: its event type and key from `correlate`; a `start` one
+   * starts the instance. On a `grouped` queue (consumed concurrently) a message without a
+   * group key has no order to keep, and is dead-lettered.
+   */
+  async onCorrelated(
+    entries: [string, Correlation][],
+    body: unknown,
+    ctx: MessageContext,
+    grouped = false,
+  ): Promise<void> {
+    if (grouped && (ctx.groupKey ?? null) === null) {
+      throw new NonRetryableError(
+        `workflow ${this.definition.name}: message ${ctx.id} on the grouped queue ${ctx.queue} has no group key (send it with the correlation key as groupKey)`,
+      );
+    }
     const bodyType = (body as { type?: unknown } | null)?.type;
     const entry = entries.length === 1 ? entries[0] : entries.find(([type]) => type === bodyType);
     if (!entry)
