@@ -86,11 +86,12 @@ export async function openMailroom(url: string): Promise<W6System> {
   const app: INestApplicationContext = await NestFactory.createApplicationContext(W6Module, { logger: ['error'] });
   const client = app.get(MailroomClient);
   const workflows = app.get(Workflows);
-  await client.createQueue(ORDERS_QUEUE).catch(() => undefined);
+  // Grouped by order id: the workflow consumes it `concurrency` at a time, each order's messages in order.
+  await client.createQueue(ORDERS_QUEUE, { ordering: 'grouped' }).catch(() => undefined);
   const query = (sql: string, params: unknown[] = []) => client.dataSource.query(sql, params);
   return {
     startOrder: async (orderId) => {
-      await client.send(ORDERS_QUEUE, { type: 'OrderPlaced', orderId });
+      await client.send(ORDERS_QUEUE, { type: 'OrderPlaced', orderId }, { groupKey: orderId });
     },
     finishedAt: (orderId) => finished.get(orderId),
     startTimer: async (key, waitMs) => {

@@ -14,12 +14,15 @@ import type { W6System } from './system';
  * (DBOS is a process-wide singleton; RSS must be one process's). Prints one JSON line per phase.
  *
  *   node dist/bench/w6/run.js [--runs 3] [--n 2000] [--timers 10000] [--wait-ms 5000] [--memory 100000]
+ *                             [--server postgres://postgres@127.0.0.1:5432]
  */
-const SERVER = 'postgres://postgres@127.0.0.1:5432';
-const arg = (name: string, fallback: number) => {
+const option = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return i >= 0 ? process.argv[i + 1] : undefined;
 };
+const arg = (name: string, fallback: number) => Number(option(name) ?? fallback);
+/** `--server`: a Postgres of the run's own (pg_stat_wal is cluster-wide: other sessions' writes count too). */
+const SERVER = option('server') ?? 'postgres://postgres@127.0.0.1:5432';
 const TIMEOUT_MS = 600_000;
 
 async function admin(sql: string): Promise<void> {

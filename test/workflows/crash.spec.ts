@@ -78,4 +78,11 @@ describe('a workflow worker killed at a transition boundary', () => {
     expect(history.slice(0, 3)).toEqual(['started xstate.init', 'applied GO', 'applied xstate.done.actor.work']);
     expect(await emitted(key)).toEqual(['announce', 'finish']);
   });
+
+  it('while the activity ran in-process after the invoking commit: the queue runs its job, the answer applies once', async () => {
+    const key = randomUUID();
+    await run(key, 'in-activity', new RegExp(`^in-activity ${key}$`));
+    expect(await outcomes(key)).toEqual(['started xstate.init', 'applied GO', 'applied xstate.done.actor.work']);
+    expect(await emitted(key)).toEqual(['announce', 'finish']);
+  });
 });

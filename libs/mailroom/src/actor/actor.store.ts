@@ -35,6 +35,14 @@ export interface ActorKind<TMachine extends AnyStateMachine, TRow extends ActorR
   effects: Record<string, ActorEffect<TRow>>;
   /** Why an event is refused in a state, worded for the user. */
   refusal(row: TRow, event: EventFromLogic<TMachine>): string;
+  /**
+   * Writes a transition's new snapshot, projections and version (`update`, the version
+   * its successor) and announces it, in `tx`; by default an UPDATE fenced by the row's
+   * version, then the NOTIFY. A kind may defer both into a later statement of the same
+   * transaction (workflows write them with the history row), and must then fail the
+   * transaction if the version did not match.
+   */
+  save?(tx: EntityManager, row: TRow, update: Partial<TRow>): Promise<void>;
 }
 
 export interface Applied<TRow> {
@@ -139,10 +147,15 @@ export class ActorStore {
         snapshot: stored,
         version: row.version + 1,
       };
-      const result = await tx.update(kind.entity, { id: row.id, version: row.version } as never, update as never);
-      if (result.affected !== 1) throw new Error(`${kind.name} actor changed under its row lock`);
-      Object.assign(row, update);
-      await announce(tx, kind.name, row);
+      if (kind.save) {
+        await kind.save(tx, row, update as Partial<R>);
+        Object.assign(row, update);
+      } else {
+        const result = await tx.update(kind.entity, { id: row.id, version: row.version } as never, update as never);
+        if (result.affected !== 1) throw new Error(`${kind.name} actor changed under its row lock`);
+        Object.assign(row, update);
+        await announce(tx, kind.name, row);
+      }
     }
     await runEffects(kind, tx, row, actions);
     return { row, changed, before: current, after: next, actions };

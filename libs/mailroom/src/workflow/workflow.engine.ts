@@ -11,13 +11,16 @@ import { WorkflowInstanceEntity, type ParentRef } from './workflow.entity';
 import { WorkflowInstanceNotFoundError } from './workflow.errors';
 import { statusOf, workflowKind, type WorkflowEnvelope } from './workflow.kind';
 import {
-  CONSUME_WAIT_SQL,
   FAIL_INSTANCE_SQL,
+  LOCK_FOR_EVENT_SQL,
   RECORD_HISTORY_SQL,
   INSERT_INSTANCE_SQL,
   MIGRATE_INSTANCE_SQL,
   PARENT_AWAITS_SQL,
 } from './workflow.sql';
+import { TimerWakeups } from './workflow.after-commit';
+import { InlineActivities } from './workflow.inline';
+import { lockedRow, markConsumed, takeArms, takeSave } from './workflow.writes';
 
 type Row = WorkflowInstanceEntity;
 type Event = { type: string; [field: string]: unknown };
@@ -38,11 +41,18 @@ export interface Delivery {
  */
 export class WorkflowEngine {
   private readonly kinds = new Map<WorkflowDefinition, ActorKind<AnyStateMachine, Row>>();
+  /** Activities this process runs right after the invoking transition commits. */
+  readonly inline: InlineActivities;
+  /** Wake-ups of a workflow's consumers when a timer armed here falls due. */
+  readonly wakeups: TimerWakeups;
 
   constructor(
     private readonly services: MailroomServices,
     private readonly actors: ActorStore,
-  ) {}
+  ) {
+    this.inline = new InlineActivities(services, this);
+    this.wakeups = new TimerWakeups(services.dataSource);
+  }
 
   /** Creates the instance unless it exists; `created` is false when another start won. */
   async start(
@@ -96,31 +106,43 @@ export class WorkflowEngine {
     return { instance: row, created: true };
   }
 
-  /** Applies one message for an existing instance; throws WorkflowInstanceNotFoundError when there is none. */
-  async deliver(definition: WorkflowDefinition, envelope: WorkflowEnvelope, tx: EntityManager, messageId?: string) {
-    const row = await tx.findOne(WorkflowInstanceEntity, {
-      where: { workflow: definition.name, key: envelope.key },
-      lock: { mode: 'pessimistic_write' },
-    });
-    if (!row) throw new WorkflowInstanceNotFoundError(definition.name, envelope.key);
+  /**
+   * Applies one message for an existing instance; throws WorkflowInstanceNotFoundError when
+   * there is none. `answered`: the activity job this answer came from, deleted with it.
+   */
+  async deliver(
+    definition: WorkflowDefinition,
+    envelope: WorkflowEnvelope,
+    tx: EntityManager,
+    messageId?: string,
+    answered?: string,
+  ) {
+    // One statement: the row lock, and the timer or activity wait this message answers consumed under it.
+    const [locked] = await query<Record<string, unknown>>(tx, LOCK_FOR_EVENT_SQL, [
+      definition.name,
+      envelope.key,
+      envelope.wait ?? null,
+    ]);
+    if (!locked) throw new WorkflowInstanceNotFoundError(definition.name, envelope.key);
+    const row = lockedRow(tx, locked);
     const event: Event = envelope.event ?? { type: `mailroom.${envelope.kind}` };
     const ignore = (detail: string, outcome: Outcome = 'ignored') =>
-      this.record(tx, definition, row, outcome, event, messageId, detail);
+      this.record(tx, definition, row, outcome, event, messageId, detail, answered);
     if (envelope.kind === 'retry') return this.retry(definition, row, tx, messageId);
     if (row.status !== 'running') return ignore(`the instance is ${row.status}`);
     const current = await this.resolve(definition, row, tx, event, messageId);
     if (!current) return { instance: row, outcome: 'failed' as const };
     if (envelope.wait !== undefined) {
-      // Under the row lock: the timer or activity is still awaited by this very entry.
-      const [awaited] = await query(tx, CONSUME_WAIT_SQL, [row.id, envelope.wait]);
-      if (!awaited) return ignore(`${envelope.kind} no longer awaited (its state was left or re-entered)`, 'stale');
+      const consumed = locked.consumed_wait as string | null;
+      if (!consumed) return ignore(`${envelope.kind} no longer awaited (its state was left or re-entered)`, 'stale');
+      markConsumed(row, consumed);
     }
     const kind = this.kindOf(definition);
     if (!this.actors.accepts(kind, row, current, event)) return ignore(`not accepted in ${row.state}`);
     await this.actors.transitionLocked(kind, tx, row, current, event);
     record('transitioned', row.workflow);
     await this.answerParent(tx, row);
-    return this.record(tx, definition, row, 'applied', event, messageId);
+    return this.record(tx, definition, row, 'applied', event, messageId, undefined, answered);
   }
 
   /** A child's start still awaited by its parent (which has not left the invoking state). */
@@ -225,8 +247,9 @@ export class WorkflowEngine {
     event: Event,
     messageId?: string,
     detail?: string,
+    answered?: string,
   ) {
-    await history(tx, definition, row, outcome, event, messageId, detail);
+    await history(tx, definition, row, outcome, event, messageId, detail, answered);
     return { instance: row, outcome } satisfies Delivery;
   }
 
@@ -236,13 +259,19 @@ export class WorkflowEngine {
 
   private kindOf(definition: WorkflowDefinition): ActorKind<AnyStateMachine, Row> {
     let kind = this.kinds.get(definition);
-    if (!kind) this.kinds.set(definition, (kind = workflowKind(this.services, definition)));
+    if (!kind) {
+      kind = workflowKind(this.services, definition, { inline: this.inline, wakeups: this.wakeups });
+      this.kinds.set(definition, kind);
+    }
     return kind;
   }
 }
 
-/** One history row; with `historyLimit`, the instance's older rows beyond it go in the same statement. */
-function history(
+/**
+ * One history row, in one statement with the waits the transition armed and the answered
+ * job; with `historyLimit`, the instance's older rows beyond it go too.
+ */
+async function history(
   tx: EntityManager,
   definition: WorkflowDefinition,
   row: Row,
@@ -250,8 +279,10 @@ function history(
   event: Event,
   messageId?: string,
   detail?: string,
+  answered?: string,
 ) {
-  return query(tx, RECORD_HISTORY_SQL, [
+  const save = takeSave(row);
+  const [written] = await query<{ saved: number }>(tx, RECORD_HISTORY_SQL, [
     row.id,
     outcome,
     JSON.stringify(event),
@@ -259,5 +290,9 @@ function history(
     messageId ?? null,
     detail ?? null,
     definition.options.historyLimit ?? null,
+    ...takeArms(row),
+    answered ?? null,
+    ...save,
   ]);
+  if (save[5] !== null && written.saved !== 1) throw new Error('workflow actor changed under its row lock');
 }

@@ -33,34 +33,44 @@ export class WorkflowExplorer {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.stop()));
+    await Promise.all([...this.consumers.map((c) => c.stop()), this.workflows.engine.inline.stop(SHUTDOWN_MS)]);
+    this.workflows.engine.wakeups.stop();
     this.consumers = [];
   }
 
   private async run(definition: WorkflowDefinition): Promise<void> {
     const handlers = new WorkflowHandlers(this.services, this.workflows.engine, definition);
     const concurrency = definition.options.concurrency ?? 4;
+    // Grouped by key: a claim holds at most one message per key, so a transaction may take
+    // several (timers falling due together) and each is still its key's only one in flight.
     await this.consume(
       definition.queue,
-      { consumer: definition.queue, mode: 'exactly-once', concurrency },
+      { consumer: definition.queue, mode: 'exactly-once', concurrency, transactionBatch: BATCH },
       { ordering: 'grouped' },
       (body, ctx) => handlers.onEnvelope(body as never, ctx),
     );
     for (const [source, entries] of sources(definition)) {
       const queue = source.startsWith('topic:') ? await this.subscribe(definition, entries) : source;
-      // One at a time: a correlated queue is not grouped by key, so this keeps arrival order.
+      // A queue grouped by key (its messages carry the correlation key, or a coarser one,
+      // as group key) is consumed `concurrency` at a time: the claim keeps each group in
+      // order. Any other, one transaction at a time, which keeps arrival order; a batch
+      // applies its messages one after another in that order.
+      const grouped = (await this.services.ensureQueue(queue)).options.ordering === 'grouped';
       const consumer = `${definition.queue}.${source.replace(':', '.')}`;
-      await this.consume(queue, { consumer, mode: 'exactly-once' }, undefined, (body, ctx) =>
-        handlers.onCorrelated(entries, body, ctx),
+      const options = { consumer, mode: 'exactly-once' as const, transactionBatch: BATCH };
+      await this.consume(queue, grouped ? { ...options, concurrency } : options, undefined, (body, ctx) =>
+        handlers.onCorrelated(entries, body, ctx, grouped),
       );
     }
     if (definition.activities.size > 0) {
-      await this.consume(
+      const info = await this.consume(
         definition.activityQueue,
         { consumer: definition.activityQueue, concurrency },
         undefined,
         (body, ctx) => handlers.onActivity(body as never, ctx),
       );
+      // Inline runs besides the queue's: an answering transaction claims the next step's slot before it frees its own.
+      this.workflows.engine.inline.enable(definition, 2 * concurrency, info.options.leaseMs);
     }
   }
 
@@ -85,8 +95,14 @@ export class WorkflowExplorer {
     const consumer = new PushConsumer(this.services, queue, spec, handler);
     this.consumers.push(consumer);
     consumer.start(info.options.leaseMs);
+    return info;
   }
 }
+
+/** Messages one exactly-once transaction of a workflow's consumers applies at most. */
+const BATCH = 10;
+/** How long shutdown waits for activities running inline (the consumers' own default). */
+const SHUTDOWN_MS = 10_000;
 
 /** Correlations by source (`<queue>` or `topic:<topic>`); each names exactly one. */
 function sources(definition: WorkflowDefinition): Map<string, [string, Correlation][]> {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { MailroomServices } from '../services/mailroom.services';
 import type { MessageContext } from '../handlers/message-context';
 import { NonRetryableError } from '../errors/mailroom.errors';
@@ -7,6 +6,7 @@ import type { WorkflowDefinition } from './workflow.definition';
 import type { WorkflowEngine } from './workflow.engine';
 import { WorkflowInstanceNotFoundError } from './workflow.errors';
 import type { ActivityJob, WorkflowEnvelope } from './workflow.kind';
+import { answerId } from './workflow.inline';
 
 /**
  * The handlers a workflow's push consumers run. The workflow's own queue and the
@@ -31,8 +31,22 @@ export class WorkflowHandlers {
     });
   }
 
-  /** A message of a correlated queue: its event type and key from `correlate`; a `start` one starts the instance. */
-  async onCorrelated(entries: [string, Correlation][], body: unknown, ctx: MessageContext): Promise<void> {
+  /**
+   * A message of a correlated queue: its event type and key from `correlate`; a `start` one
+   * starts the instance. On a `grouped` queue (consumed concurrently) a message without a
+   * group key has no order to keep, and is dead-lettered.
+   */
+  async onCorrelated(
+    entries: [string, Correlation][],
+    body: unknown,
+    ctx: MessageContext,
+    grouped = false,
+  ): Promise<void> {
+    if (grouped && (ctx.groupKey ?? null) === null) {
+      throw new NonRetryableError(
+        `workflow ${this.definition.name}: message ${ctx.id} on the grouped queue ${ctx.queue} has no group key (send it with the correlation key as groupKey)`,
+      );
+    }
     const bodyType = (body as { type?: unknown } | null)?.type;
     const entry = entries.length === 1 ? entries[0] : entries.find(([type]) => type === bodyType);
     if (!entry)
@@ -78,7 +92,7 @@ export class WorkflowHandlers {
       };
     }
     const answer: WorkflowEnvelope = { key: job.key, kind: 'result', event, wait: ctx.id };
-    await this.services.send(this.definition.queue, answer, { id: derivedId(ctx.id) });
+    await this.services.send(this.definition.queue, answer, { id: answerId(ctx.id) });
   }
 
   /**
@@ -103,10 +117,4 @@ export class WorkflowHandlers {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A uuid determined by `id`: the same answer to the same job has the same message id. */
-function derivedId(id: string): string {
-  const h = createHash('sha256').update(`workflow-answer:${id}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -7,8 +7,11 @@ import { query } from '../database/transaction';
 import { EffectRecorder } from './workflow.effects';
 import type { WorkflowDefinition } from './workflow.definition';
 import { WorkflowInstanceEntity, type ParentRef, type WorkflowStatus } from './workflow.entity';
-import { ARM_WAIT_SQL, CANCEL_CHILD_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
+import { CANCEL_CHILD_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
+import { armLater, flushArms, saveLater, wasConsumed } from './workflow.writes';
 import { WorkflowConfigurationError } from './workflow.errors';
+import type { TimerWakeups } from './workflow.after-commit';
+import type { InlineActivities } from './workflow.inline';
 
 type Row = WorkflowInstanceEntity;
 
@@ -40,31 +43,37 @@ export function statusOf(snapshot: AnyMachineSnapshot): WorkflowStatus {
  * A workflow as the actor store keeps it: the instance's pinned machine, projections
  * for listing, and its effects. Named actions run the `@WorkflowAction` bound to them;
  * XState's own actions become durable: a delayed raise (`after`) a delayed message plus
- * its wait row, a cancel the removal of both, an invoke a job on the activity queue.
+ * its wait row (and a wake-up at its deadline), a cancel the removal of both, an invoke
+ * a job on the activity queue (run by this process after the commit when it can).
  * Everything is written through `tx`, so it commits with the transition or not at all.
  */
 export function workflowKind(
   services: MailroomServices,
   definition: WorkflowDefinition,
+  hooks: { inline: InlineActivities; wakeups: TimerWakeups },
 ): ActorKind<AnyStateMachine, Row> {
   const effects: Record<string, ActorEffect<Row>> = {
     'xstate.raise': async (tx, row, params) => {
       const { event, id, delay } = params as { event: { type: string }; id: string; delay?: number };
       if (delay === undefined) return; // an immediate raise happened inside the transition
       const wait = randomUUID();
-      await query(tx, ARM_WAIT_SQL, [row.id, id, 'timer', wait, Math.round(delay)]);
+      armLater(row, { waitId: id, kind: 'timer', messageId: wait, delayMs: Math.round(delay) });
       const envelope: WorkflowEnvelope = { key: row.key, kind: 'timer', event, wait };
       await services.send(definition.queue, envelope, { id: wait, delayMs: Math.round(delay), manager: tx });
+      hooks.wakeups.schedule(tx, definition.queue, Math.round(delay));
     },
     'xstate.cancel': async (tx, row, params) => {
-      await query(tx, CANCEL_WAITS_SQL, [row.id, [(params as { sendId: string }).sendId]]);
+      const { sendId } = params as { sendId: string };
+      if (wasConsumed(row, sendId)) return; // the timer that fired: its wait is gone, its message is being acked
+      await flushArms(tx, row);
+      await query(tx, CANCEL_WAITS_SQL, [row.id, [sendId]]);
     },
     'xstate.spawnChild': async (tx, row, params) => {
       const { id, src, input } = params as { id: string; src: unknown; input: unknown };
       const child = typeof src === 'string' ? definition.options.children?.[src] : undefined;
       if (child !== undefined) {
         const wait = randomUUID();
-        await query(tx, ARM_WAIT_SQL, [row.id, id, 'child', wait, null]);
+        armLater(row, { waitId: id, kind: 'child', messageId: wait, delayMs: null });
         const parent: ParentRef = { workflow: definition.name, key: row.key, invocation: id, wait };
         const start: WorkflowEnvelope = { key: `${definition.name}/${row.key}/${id}`, kind: 'start', input, parent };
         await services.send(`workflow.${child}`, start, { id: wait, groupKey: start.key, manager: tx });
@@ -76,9 +85,11 @@ export function workflowKind(
         );
       }
       const wait = randomUUID();
-      await query(tx, ARM_WAIT_SQL, [row.id, id, 'activity', wait, null]);
+      armLater(row, { waitId: id, kind: 'activity', messageId: wait, delayMs: null });
       const job: ActivityJob = { key: row.key, instanceId: row.id, invocation: id, src, input };
-      await services.send(definition.activityQueue, job, { id: wait, manager: tx });
+      // Run by this process once the transition commits, if it can (the job waits out a lease meanwhile).
+      const delayMs = hooks.inline.claim(definition, tx, job, wait);
+      await services.send(definition.activityQueue, job, { id: wait, delayMs, manager: tx });
     },
     // Leaving an invoking state stops its child (XState passes the child's actor ref): the
     // activity's answer, when it comes, is stale; a child workflow is cancelled with it.
@@ -86,7 +97,9 @@ export function workflowKind(
     'xstate.stopChild': async (tx, row, params) => {
       const id = (params as { id?: unknown } | undefined)?.id;
       if (typeof id !== 'string') return;
-      await query(tx, CANCEL_WAITS_SQL, [row.id, [id]]);
+      await flushArms(tx, row);
+      // The invocation that answered: its wait is gone, its job deleted with the answer or being acked.
+      if (!wasConsumed(row, id)) await query(tx, CANCEL_WAITS_SQL, [row.id, [id]]);
       const children = Object.values(definition.options.children ?? {});
       if (children.length > 0) {
         await query(tx, CANCEL_CHILD_SQL, [
@@ -115,6 +128,8 @@ export function workflowKind(
       tags: [...(snapshot as AnyMachineSnapshot).tags],
     }),
     effects,
+    // Written with the transition's history row: one statement instead of three.
+    save: async (_tx, row, update) => saveLater(row, update),
     refusal: (row, event) => `Workflow ${row.workflow} "${row.key}" does not accept ${event.type} in ${row.state}.`,
   };
 }

@@ -1,3 +1,5 @@
+import { ACTOR_CHANNEL } from '../database/channels';
+
 /**
  * A new instance, unless one exists for (workflow, key). Concurrent starts of one key
  * meet on the unique index: the later ones wait for the first to commit, then insert
@@ -14,34 +16,69 @@ export const INSERT_HISTORY_SQL = `
 INSERT INTO mailroom_workflow_history (instance_id, outcome, event, state_value, message_id, detail)
 VALUES ($1, $2, $3, $4, $5, $6)`;
 
+/** Arms (wait ids, kinds, message ids, delays in ms or null: parameters from `first` on) for instance $1. */
+const ARMED = (first: number) => `
+  INSERT INTO mailroom_workflow_wait (instance_id, wait_id, kind, message_id, due_at)
+  SELECT $1, a.wait_id, a.kind, a.message_id,
+         CASE WHEN a.delay_ms IS NULL THEN NULL ELSE now() + a.delay_ms * interval '1 millisecond' END
+    FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::uuid[], $${first + 3}::bigint[])
+         AS a(wait_id, kind, message_id, delay_ms)
+  ON CONFLICT (instance_id, wait_id)
+  DO UPDATE SET kind = EXCLUDED.kind, message_id = EXCLUDED.message_id, due_at = EXCLUDED.due_at`;
+
 /**
- * A transition's history row, and with $7 (keep the newest $7 rows) the instance's older ones
- * deleted. The DELETE does not see the row this statement inserts, so it keeps the $7 - 1
- * newest existing rows (found on the (instance_id, id) index).
+ * Arms timers, activities and child starts for instance $1 (wait ids $2, kinds $3, answering
+ * messages $4, delays $5 in ms, by the database clock). Re-arming the same id replaces the
+ * message: the earlier one, if it still arrives, no longer matches and is ignored as stale.
+ */
+export const ARM_WAITS_SQL = ARMED(2).trim();
+
+/**
+ * A transition's writes, in one statement: its history row ($1 instance, $2 outcome, $3
+ * event, $4 state value after, $5 message id, $6 detail); the waits it armed ($8-$11, as
+ * ARM_WAITS_SQL); the answered activity job $12 (deleted unless a consumer claimed it);
+ * its new snapshot when it changed one ($13 status, $14 state, $15 state value, $16 tags,
+ * $17 snapshot, fenced by $18 the version it read, null: no change) and the announcement
+ * $19 of it; and with $7 (keep the newest $7 rows) the instance's older history deleted.
+ * That DELETE does not see the row this statement inserts, so it keeps the $7 - 1 newest
+ * existing rows (found on the (instance_id, id) index). `saved` is 0 when the version
+ * did not match (the caller fails the transaction).
  */
 export const RECORD_HISTORY_SQL = `
-WITH added AS (${INSERT_HISTORY_SQL.trim()} RETURNING id)
-DELETE FROM mailroom_workflow_history h
- WHERE $7::int IS NOT NULL AND h.instance_id = $1
-   AND h.id <= (SELECT id FROM mailroom_workflow_history WHERE instance_id = $1 ORDER BY id DESC OFFSET $7::int - 1 LIMIT 1)`;
+WITH added AS (${INSERT_HISTORY_SQL.trim()} RETURNING id),
+armed AS (${ARMED(8)}),
+answered AS (DELETE FROM mailroom_message WHERE $12::uuid IS NOT NULL AND id = $12 AND lease_id IS NULL),
+saved AS (
+  UPDATE mailroom_workflow_instance
+     SET status = $13, state = $14, state_value = $15, tags = $16, snapshot = $17, version = $18 + 1, updated_at = now()
+   WHERE $18::int IS NOT NULL AND id = $1 AND version = $18
+  RETURNING id
+),
+announced AS (SELECT pg_notify('${ACTOR_CHANNEL}', $19) FROM saved),
+trimmed AS (
+  DELETE FROM mailroom_workflow_history h
+   WHERE $7::int IS NOT NULL AND h.instance_id = $1
+     AND h.id <= (SELECT id FROM mailroom_workflow_history WHERE instance_id = $1 ORDER BY id DESC OFFSET $7::int - 1 LIMIT 1)
+)
+SELECT (SELECT count(*) FROM saved)::int AS saved, (SELECT count(*) FROM announced)::int AS announced`;
 
 /**
- * Arms a timer or records an activity ($3 kind) for wait id $2, answered by message $4,
- * due in $5 ms by the database clock. Re-arming the same id replaces the message: the
- * earlier one, if it still arrives, no longer matches and is ignored as stale.
+ * Locks the instance of workflow $1 and key $2 and, while it runs, consumes the wait that
+ * message $3 answers (null: none) in the same statement. No `consumed_wait` for a timer or
+ * activity message: it was cancelled or re-armed, or its state was left — it is stale.
+ * A transition of the instance in progress is waited for, and the wait row is then read
+ * at its latest version, so a wait is consumed once.
  */
-export const ARM_WAIT_SQL = `
-INSERT INTO mailroom_workflow_wait (instance_id, wait_id, kind, message_id, due_at)
-VALUES ($1, $2, $3, $4, CASE WHEN $5::bigint IS NULL THEN NULL ELSE now() + $5 * interval '1 millisecond' END)
-ON CONFLICT (instance_id, wait_id) DO UPDATE SET kind = EXCLUDED.kind, message_id = EXCLUDED.message_id, due_at = EXCLUDED.due_at`;
-
-/**
- * Consumes the wait that message $2 answers. No row: the timer was cancelled or re-armed,
- * or the activity's state was left — the message is stale. Runs under the instance's row
- * lock, so a wait is consumed once.
- */
-export const CONSUME_WAIT_SQL = `
-DELETE FROM mailroom_workflow_wait WHERE instance_id = $1 AND message_id = $2 RETURNING wait_id`;
+export const LOCK_FOR_EVENT_SQL = `
+WITH i AS (
+  SELECT * FROM mailroom_workflow_instance WHERE workflow = $1 AND key = $2 FOR UPDATE
+),
+consumed AS (
+  DELETE FROM mailroom_workflow_wait w USING i
+   WHERE $3::uuid IS NOT NULL AND w.instance_id = i.id AND w.message_id = $3 AND i.status = 'running'
+  RETURNING w.wait_id
+)
+SELECT i.*, (SELECT wait_id FROM consumed) AS consumed_wait FROM i`;
 
 /**
  * Cancels waits ($2 ids, null: all of the instance) and removes their messages that no
