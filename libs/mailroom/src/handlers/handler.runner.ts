@@ -157,7 +157,7 @@ export class HandlerRunner {
    * and the delivery fails.
    */
   private call(message: ReceivedMessage, context: MessageContext, manager: EntityManager): Promise<unknown> {
-    const cancel = () => cancelRunningStatement(manager, this.services.dataSource);
+    const cancel = () => cancelRunningStatement(manager);
     return withHandlerTimeout(() => this.handler(message.body, context), this.spec.timeoutMs, cancel);
   }
 
