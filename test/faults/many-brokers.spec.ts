@@ -52,7 +52,7 @@ async function startBroker(): Promise<Broker> {
     PORT: String(port),
     MAILROOM_ADMIN_KEY: TEST_ADMIN_KEY,
   });
-  await process.waitForLine(/Listening on/, 60_000);
+  await process.waitForLine(/Listening on/, 120_000);
   return { port, process };
 }
 
@@ -105,6 +105,15 @@ function overlaps(runs: ChoreRun[]): [ChoreRun, ChoreRun][] {
   return found;
 }
 
+/** What is left in the queues, and the leases holding it: printed when a drain does not finish. */
+const stuck = () =>
+  db.dataSource.query(
+    `SELECT q.name, m.id, m.attempts, m.delivery_count, m.visible_at > now() AS later, l.state, l.consumer,
+            l.expires_at > now() AS lease_live, l.expires_at - l.created_at AS lease_age
+       FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id
+       LEFT JOIN mailroom_lease l ON l.id = m.lease_id`,
+  );
+
 const choreName = (key: number) =>
   key === CHORE_LOCKS.leaseReaper ? 'reaper' : key === CHORE_LOCKS.janitor ? 'janitor' : 'relay';
 
@@ -116,8 +125,8 @@ beforeAll(async () => {
   brokers.push(await startBroker());
   brokers.push(...(await Promise.all(Array.from({ length: NODES - 1 }, startBroker))));
   consumers.push(...Array.from({ length: NODES }, (_, node) => startConsumer(node)));
-  await Promise.all(consumers.map((c) => c.waitForLine(/^consuming$/, 60_000)));
-}, 180_000);
+  await Promise.all(consumers.map((c) => c.waitForLine(/^consuming$/, 120_000)));
+}, 300_000);
 afterAll(async () => {
   await Promise.all([...consumers, ...brokers.map((b) => b.process)].map((p) => p.kill('SIGKILL')));
   await hook?.close();
@@ -156,7 +165,10 @@ describe('four brokers and four consumers on one database', () => {
       await until(async () => {
         const [{ n }] = await db.dataSource.query(`SELECT count(DISTINCT message_id)::int AS n FROM fleet_effect`);
         return n === acked.effects.size;
-      }, DEADLINE_MS);
+      }, DEADLINE_MS).catch(async (error) => {
+        console.log(await stuck());
+        throw error;
+      });
       await until(() => new Set(hook.received.map((h) => h.key)).size === acked.effects.size, DEADLINE_MS);
       // Each chore was taken over: run by a surviving node after the victim died.
       const after = (key: (k: number) => boolean) =>

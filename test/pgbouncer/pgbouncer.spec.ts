@@ -231,7 +231,8 @@ describe.skipIf(!binary && !inCi)('behind PgBouncer in transaction mode', () => 
     // A session-level lock would outlive the transaction on a server connection PgBouncer
     // hands to anyone: the chore would stay locked, or be run by whoever lands there.
     const held = await db.dataSource.query(
-      `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND objsubid = 1`,
+      `SELECT 1 FROM pg_locks JOIN pg_database d ON d.oid = pg_locks.database
+        WHERE locktype = 'advisory' AND objid = $1 AND objsubid = 1 AND d.datname = current_database()`,
       [CHORE_LOCKS.janitor],
     );
     expect(held).toEqual([]);
@@ -248,6 +249,36 @@ describe.skipIf(!binary && !inCi)('behind PgBouncer in transaction mode', () => 
     }, 20_000);
     expect(again).toMatchObject({ id, deliveryCount: 2 });
     await client.close();
+  });
+
+  // PgBouncer gives its clients keys of its own: pg_cancel_backend(that "pid") would miss, or hit
+  // another session. The protocol's cancel request goes through PgBouncer to the right backend.
+  it('cancels the statement of a timed-out exactly-once handler through PgBouncer', async () => {
+    @Injectable()
+    class StuckInSql {
+      @OnMessage('stuck', {
+        mode: 'exactly-once',
+        consumer: 'stuck',
+        timeoutMs: 300,
+        queueOptions: { maxDeliveries: 1 },
+      })
+      async handle(_body: unknown, ctx: MessageContext) {
+        await ctx.manager!.query(`INSERT INTO effect (message_id, n) VALUES ($1, -1)`, [ctx.id]);
+        await ctx.manager!.query(`SELECT pg_sleep(3600)`);
+      }
+    }
+    const app = await startNestApp(bouncer.url, [StuckInSql], behindPgbouncer());
+    try {
+      const client = app.get(MailroomClient);
+      await client.send('stuck', 'x');
+      await until(async () => (await client.countDeadLetters('stuck')) === 1, 30_000);
+      const sleeping = `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()`;
+      await until(async () => (await db.dataSource.query(sleeping))[0].n === 0, 20_000);
+      expect(await db.dataSource.query(`SELECT 1 FROM effect WHERE n = -1`)).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('runs the broker through it: MAILROOM_PREPARED_STATEMENTS=off, DATABASE_DIRECT_URL for LISTEN', async () => {

@@ -28,8 +28,11 @@ export function sendCancelRequest(key: CancelKey): Promise<void> {
     const socket: Socket = key.host.startsWith('/')
       ? connect(`${key.host}/.s.PGSQL.${key.port}`)
       : connect(key.port, key.host);
-    // The server answers a CancelRequest by closing the connection; there is nothing to read.
-    socket.once('connect', () => socket.end(request));
+    // The server answers a CancelRequest by closing the connection, as libpq waits for: one
+    // that closes first may be gone before the cancel is passed on, and PgBouncer 1.18 dies
+    // of it ("bad client state" in disconnect_client).
+    socket.once('connect', () => socket.write(request));
+    socket.once('end', () => socket.end());
     socket.once('close', () => resolve());
     socket.once('error', () => resolve());
     socket.setTimeout(5_000, () => socket.destroy());
