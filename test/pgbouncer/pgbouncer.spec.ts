@@ -9,9 +9,7 @@ import { servicesOf } from '../../libs/mailroom/src/services/mailroom.services';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { watchLongPolls } from '../support/long-polls';
 import { startNestApp } from '../support/nest';
-import { bearer, TEST_ADMIN_KEY } from '../support/auth';
-import { compiledBroker, startProcess } from '../support/processes';
-import { freePort, pgbouncerBinary, startPgbouncer, type Pgbouncer } from '../support/pgbouncer';
+import { pgbouncerBinary, startPgbouncer, type Pgbouncer } from '../support/pgbouncer';
 import { until } from '../support/wait';
 import { startWebhook } from '../support/webhook';
 
@@ -278,43 +276,6 @@ describe.skipIf(!binary && !inCi)('behind PgBouncer in transaction mode', () => 
       expect(await db.dataSource.query(`SELECT 1 FROM effect WHERE n = -1`)).toEqual([]);
     } finally {
       await app.close();
-    }
-  });
-
-  it('runs the broker through it: MAILROOM_PREPARED_STATEMENTS=off, DATABASE_DIRECT_URL for LISTEN', async () => {
-    const port = await freePort();
-    const broker = startProcess(compiledBroker(), {
-      DATABASE_URL: bouncer.url,
-      DATABASE_DIRECT_URL: db.url,
-      MAILROOM_PREPARED_STATEMENTS: 'off',
-      PORT: String(port),
-      MAILROOM_ADMIN_KEY: TEST_ADMIN_KEY,
-    });
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`http://127.0.0.1:${port}/v1${path}`, {
-        method,
-        headers: { ...bearer(), 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as any };
-    };
-    try {
-      await broker.waitForLine(/Listening on/, 60_000);
-      expect((await call('PUT', '/queues/http-orders', {})).status).toBe(201);
-      const receiving = call('POST', '/queues/http-orders/receive', { max: 1, waitMs: 15_000 });
-      const sent = await call('POST', '/queues/http-orders/messages', { body: { n: 1 } });
-      expect(sent.status).toBe(201);
-      const { body } = await receiving;
-      expect(body.messages.map((m: { id: string }) => m.id)).toEqual([sent.body.id]);
-      const acked = await call('POST', '/queues/http-orders/ack', { receipts: [body.messages[0].receipt] });
-      expect(acked.body).toMatchObject({ acked: 1 });
-      const listening = await db.dataSource.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'mailroom-listen' AND client_port IS NOT NULL`,
-      );
-      expect(listening[0].n).toBeGreaterThan(0);
-    } finally {
-      await broker.kill('SIGTERM');
     }
   });
 });
