@@ -31,6 +31,10 @@ export interface AppModuleOptions {
   databaseUrl: string;
   /** Run pending migrations when the DataSource starts (MAILROOM_MIGRATE). */
   migrate: boolean;
+  /** PostgreSQL itself when databaseUrl is a transaction pooler (DATABASE_DIRECT_URL): LISTEN goes here. */
+  databaseDirectUrl?: string;
+  /** MAILROOM_PREPARED_STATEMENTS: false behind a transaction pooler without prepared-statement support. */
+  preparedStatements?: boolean;
   /** Bounds on database work (default DEFAULT_TIMEOUTS). */
   timeouts?: DatabaseTimeouts;
   /** Mailroom's own options (poll and reaper intervals...); tests make them short. */
@@ -49,7 +53,9 @@ export function createAppModule(options: AppModuleOptions): DynamicModule {
     imports: [
       TypeOrmModule.forRootAsync({
         useFactory: () => ({
-          ...dataSourceOptions(options.databaseUrl, options.migrate, options.timeouts ?? DEFAULT_TIMEOUTS),
+          ...dataSourceOptions(options.databaseUrl, options.migrate, options.timeouts ?? DEFAULT_TIMEOUTS, {
+            pooled: options.preparedStatements === false,
+          }),
           // A wrong URL or a down server should fail the start within seconds, not minutes.
           retryAttempts: 2,
           retryDelay: 1000,
@@ -60,7 +66,13 @@ export function createAppModule(options: AppModuleOptions): DynamicModule {
         inject: [DataSource],
         // HTTP consumers hold receipts across a broker restart (or settle them on another node):
         // releasing leases on close would turn their next ack into lease_lost.
-        useFactory: (dataSource: DataSource) => ({ releaseLeasesOnClose: false, ...options.mailroom, dataSource }),
+        useFactory: (dataSource: DataSource) => ({
+          releaseLeasesOnClose: false,
+          preparedStatements: options.preparedStatements,
+          directConnection: options.databaseDirectUrl,
+          ...options.mailroom,
+          dataSource,
+        }),
       }),
       TerminusModule,
       MetricsModule,

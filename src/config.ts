@@ -14,6 +14,16 @@ export interface BrokerConfig {
   corsOrigins: string[];
   /** DATABASE_URL; without it the broker starts an embedded PostgreSQL. */
   databaseUrl: string | undefined;
+  /**
+   * DATABASE_DIRECT_URL: PostgreSQL itself, when DATABASE_URL is a transaction pooler
+   * (PgBouncer): the LISTEN connection of wake-ups goes here. Default: DATABASE_URL.
+   */
+  databaseDirectUrl: string | undefined;
+  /**
+   * MAILROOM_PREPARED_STATEMENTS (on|off, default on): off when DATABASE_URL is a pooler in
+   * transaction mode without prepared-statement support (PgBouncer before 1.21).
+   */
+  preparedStatements: boolean;
   /** MAILROOM_DATA_DIR: the embedded PostgreSQL's data folder (absolute). */
   dataDir: string;
   /** MAILROOM_PG_PORT: the embedded PostgreSQL's port; default a free one. */
@@ -54,6 +64,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     },
     corsOrigins: origins(env, 'MAILROOM_CORS_ORIGINS'),
     databaseUrl: postgresUrl(env, 'DATABASE_URL'),
+    databaseDirectUrl: postgresUrl(env, 'DATABASE_DIRECT_URL'),
+    preparedStatements: (oneOf(env, 'MAILROOM_PREPARED_STATEMENTS', ['on', 'off']) ?? 'on') === 'on',
     dataDir: resolve(read(env, 'MAILROOM_DATA_DIR') ?? './.mailroom/pg'),
     pgPort: integer(env, 'MAILROOM_PG_PORT', 1, 65_535),
     migrate: boolean(env, 'MAILROOM_MIGRATE') ?? true,

@@ -27,9 +27,17 @@ export const DEFAULT_TIMEOUTS: DatabaseTimeouts = { statementMs: 10_000, lockMs:
  * The one description of the broker's database, shared by the app, `migrate.ts` and the
  * TypeORM CLI. The schema comes only from migrations: `synchronize` would let TypeORM
  * rewrite tables whose hand-written indexes serve the hot-path SQL. Without `timeouts`
- * (migrate.ts, the CLI) statements are unbounded: a migration may take long.
+ * (migrate.ts, the CLI) statements are unbounded: a migration may take long. `pooled`: the
+ * URL is a transaction pooler, and PgBouncer (1.18) refuses a connection whose startup
+ * packet sets statement_timeout or lock_timeout: they are left to the server's settings
+ * (README, "Behind PgBouncer"); the client-side query_timeout still bounds every statement.
  */
-export function dataSourceOptions(url: string, migrationsRun: boolean, timeouts?: DatabaseTimeouts): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  migrationsRun: boolean,
+  timeouts?: DatabaseTimeouts,
+  { pooled = false }: { pooled?: boolean } = {},
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -41,8 +49,7 @@ export function dataSourceOptions(url: string, migrationsRun: boolean, timeouts?
     ...(timeouts && {
       connectTimeoutMS: timeouts.connectMs,
       extra: {
-        statement_timeout: timeouts.statementMs,
-        lock_timeout: timeouts.lockMs,
+        ...(!pooled && { statement_timeout: timeouts.statementMs, lock_timeout: timeouts.lockMs }),
         // The server enforces statement_timeout, so a server that does not run at all (frozen,
         // or unreachable without a reset) never sends it: the client gives up a little later.
         query_timeout: timeouts.statementMs > 0 ? timeouts.statementMs + QUERY_TIMEOUT_MARGIN_MS : 0,

@@ -10,6 +10,8 @@ describe('loadConfig', () => {
       auth: { mode: 'keys', adminKey: undefined, rateLimit: 10_000 },
       corsOrigins: [],
       databaseUrl: undefined,
+      databaseDirectUrl: undefined,
+      preparedStatements: true,
       dataDir: resolve('.mailroom/pg'),
       pgPort: undefined,
       migrate: true,
@@ -27,6 +29,8 @@ describe('loadConfig', () => {
       MAILROOM_RATE_LIMIT: '0',
       MAILROOM_CORS_ORIGINS: 'https://a.example, http://localhost:8080',
       DATABASE_URL: 'postgresql://u:p@db:5432/mail',
+      DATABASE_DIRECT_URL: 'postgresql://u:p@db-direct:5432/mail',
+      MAILROOM_PREPARED_STATEMENTS: 'off',
       MAILROOM_DATA_DIR: '/tmp/pg',
       MAILROOM_PG_PORT: '5555',
       MAILROOM_MIGRATE: 'false',
@@ -41,6 +45,8 @@ describe('loadConfig', () => {
       auth: { mode: 'none', adminKey: 'k'.repeat(32), rateLimit: 0 },
       corsOrigins: ['https://a.example', 'http://localhost:8080'],
       databaseUrl: 'postgresql://u:p@db:5432/mail',
+      databaseDirectUrl: 'postgresql://u:p@db-direct:5432/mail',
+      preparedStatements: false,
       dataDir: '/tmp/pg',
       pgPort: 5555,
       migrate: false,
@@ -64,6 +70,8 @@ describe('loadConfig', () => {
     ['MAILROOM_LOCK_TIMEOUT_MS', '5s'],
     ['DATABASE_URL', 'mysql://localhost/db'],
     ['DATABASE_URL', 'not a url'],
+    ['DATABASE_DIRECT_URL', 'localhost:5432'],
+    ['MAILROOM_PREPARED_STATEMENTS', 'false'],
   ])('fails fast naming %s for %j', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Environment variable ${name}\\b`));
   });

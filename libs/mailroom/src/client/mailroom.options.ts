@@ -1,3 +1,4 @@
+import type { ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { assertInteger, assertName } from '../errors/validate';
 import { resolveOutboxOptions, type OutboxOptions, type ResolvedOutboxOptions } from '../outbox/outbox.options';
@@ -23,10 +24,25 @@ export interface MailroomOptions {
   releaseLeasesOnClose?: boolean;
   /** External destinations relayed from the transactional outbox (client.outbox(name)). */
   outbox?: OutboxOptions;
+  /**
+   * Run Mailroom's statements as named prepared statements (default true). Set false when
+   * the DataSource goes through a pooler in transaction mode that does not track them
+   * (PgBouncer before 1.21): see README "Behind PgBouncer".
+   */
+  preparedStatements?: boolean;
+  /**
+   * A connection straight to PostgreSQL, not through a transaction pooler, for what needs
+   * a session of its own: the LISTEN connection of wake-ups. A URL or `pg` settings;
+   * default: the DataSource's own settings.
+   */
+  directConnection?: string | ClientConfig;
 }
 
-type Scalars = Required<Omit<MailroomOptions, 'dataSource' | 'outbox'>>;
-export type ResolvedMailroomOptions = Scalars & { outbox: ResolvedOutboxOptions | null };
+type Scalars = Required<Omit<MailroomOptions, 'dataSource' | 'outbox' | 'directConnection'>>;
+export type ResolvedMailroomOptions = Scalars & {
+  outbox: ResolvedOutboxOptions | null;
+  directConnection: ClientConfig | null;
+};
 
 const DEFAULTS: Scalars = {
   pollIntervalMs: 1_000,
@@ -35,16 +51,17 @@ const DEFAULTS: Scalars = {
   defaultConsumer: 'default',
   inboxRetentionMs: 7 * 86_400_000,
   releaseLeasesOnClose: true,
+  preparedStatements: true,
 };
 
 /** Fails fast at start with the option's name and what it allows. */
 export function resolveMailroomOptions(options: MailroomOptions): ResolvedMailroomOptions {
-  const { dataSource: _dataSource, outbox, ...rest } = options;
+  const { dataSource: _dataSource, outbox, directConnection, ...rest } = options;
   const resolved = { ...DEFAULTS, ...Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) };
   for (const key of Object.keys(resolved)) {
     if (!(key in DEFAULTS))
       throw new Error(
-        `Mailroom option "${key}" is unknown; allowed: dataSource, outbox, ${Object.keys(DEFAULTS).join(', ')}`,
+        `Mailroom option "${key}" is unknown; allowed: dataSource, outbox, directConnection, ${Object.keys(DEFAULTS).join(', ')}`,
       );
   }
   assertInteger(resolved.pollIntervalMs, 'pollIntervalMs', 10, 60_000);
@@ -52,7 +69,24 @@ export function resolveMailroomOptions(options: MailroomOptions): ResolvedMailro
   assertInteger(resolved.janitorIntervalMs, 'janitorIntervalMs', 100, 3_600_000);
   assertName(resolved.defaultConsumer, 'defaultConsumer');
   assertInteger(resolved.inboxRetentionMs, 'inboxRetentionMs', 3_600_000, 365 * 86_400_000);
-  if (typeof resolved.releaseLeasesOnClose !== 'boolean')
-    throw new Error('Mailroom option "releaseLeasesOnClose" must be a boolean');
-  return { ...(resolved as Scalars), outbox: resolveOutboxOptions(outbox) };
+  for (const key of ['releaseLeasesOnClose', 'preparedStatements'] as const) {
+    if (typeof resolved[key] !== 'boolean') throw new Error(`Mailroom option "${key}" must be a boolean`);
+  }
+  return {
+    ...(resolved as Scalars),
+    outbox: resolveOutboxOptions(outbox),
+    directConnection: resolveDirectConnection(directConnection),
+  };
+}
+
+function resolveDirectConnection(direct: MailroomOptions['directConnection']): ClientConfig | null {
+  if (direct === undefined || direct === null) return null;
+  if (typeof direct === 'object') return direct;
+  const protocol = typeof direct === 'string' && URL.canParse(direct) ? new URL(direct).protocol : null;
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new Error(
+      'Mailroom option "directConnection" must be a URL like postgres://user:password@host:5432/database or pg ClientConfig',
+    );
+  }
+  return { connectionString: direct };
 }

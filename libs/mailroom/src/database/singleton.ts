@@ -1,3 +1,4 @@
+import { record } from '../observability/instruments';
 import { query } from './transaction';
 import type { DataSource, EntityManager } from 'typeorm';
 
@@ -17,11 +18,18 @@ export async function asSingleton(
   key: number,
   work: (manager: EntityManager) => Promise<void>,
 ): Promise<boolean> {
-  return dataSource.transaction(async (tx) => {
+  let ran: [number, number] | null = null;
+  const locked = await dataSource.transaction(async (tx) => {
     const [{ locked }] = await query<{ locked: boolean }>(tx, 'SELECT pg_try_advisory_xact_lock($1) AS locked', [key]);
-    if (locked) await work(tx);
+    if (locked) {
+      const startedAt = Date.now();
+      await work(tx);
+      ran = [startedAt, Date.now()];
+    }
     return locked as boolean;
   });
+  if (ran) record('choreRan', key, ...(ran as [number, number]));
+  return locked;
 }
 
 /** Runs `tick` every `intervalMs`, one at a time, until stopped; a failing tick is reported and retried next time. */

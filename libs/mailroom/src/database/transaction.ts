@@ -37,13 +37,31 @@ export async function query<R = Record<string, unknown>>(
       throw new DatabaseUnavailableError("The transaction's database connection was lost; it is rolled back. Retry.");
     }
     const client = (await runner.connect()) as PoolClient;
-    return (await client.query(prepared(sql, params))).rows as R[];
+    return (await client.query(statement(manager.connection, sql, params))).rows as R[];
   }
   const pool = (manager.connection.driver as unknown as { master: Pool }).master;
-  return (await pool.query(prepared(sql, params))).rows as R[];
+  return (await pool.query(statement(manager.connection, sql, params))).rows as R[];
 }
 
 const names = new Map<string, string>();
+const unprepared = new WeakSet<DataSource>();
+
+/**
+ * Turns named prepared statements off (or back on) for every statement Mailroom runs on
+ * `dataSource`. Off behind a pooler in transaction mode (PgBouncer before 1.21, or with
+ * max_prepared_statements = 0): each transaction may land on another server connection,
+ * where the name is unknown ("prepared statement does not exist") or, prepared there by
+ * another process, names a different statement. Unnamed statements are parsed and
+ * planned at every execution instead.
+ */
+export function setPreparedStatements(dataSource: DataSource, on: boolean): void {
+  if (on) unprepared.delete(dataSource);
+  else unprepared.add(dataSource);
+}
+
+function statement(dataSource: DataSource, text: string, values: unknown[]): { text: string; values: unknown[] } {
+  return unprepared.has(dataSource) ? { text, values } : prepared(text, values);
+}
 
 /**
  * Every statement Mailroom runs is constant text, so each is a named prepared statement:

@@ -13,6 +13,7 @@ import type { ConsumerSpec } from './handler.options';
 import { cancelRunningStatement, HandlerTimedOutError, withHandlerTimeout } from './handler.timeout';
 import type { MessageContext } from './message-context';
 import { retryDelay } from '../queue/retry.policy';
+import { settleWithRetries } from './settle.retry';
 import type { NackOptions } from '../delivery/settlement';
 
 export type MessageHandler = (body: unknown, context: MessageContext) => unknown;
@@ -81,11 +82,9 @@ export class HandlerRunner {
     // without holding it (a slot waiting for its ack's commit capped throughput at
     // concurrency ÷ commit time). The consumer counts pending acks against prefetch.
     if (!settled) {
-      this.acks
-        .ack(message.receipt)
-        .catch((error) =>
-          this.logger.error(`ack of ${message.id} failed (it will be redelivered): ${(error as Error).message}`),
-        );
+      settleWithRetries(() => this.acks.ack(message.receipt)).catch((error) =>
+        this.logger.error(`ack of ${message.id} failed (it will be redelivered): ${(error as Error).message}`),
+      );
     }
   }
 
@@ -168,7 +167,7 @@ export class HandlerRunner {
    * and the delivery fails.
    */
   private call(message: ReceivedMessage, context: MessageContext, manager: EntityManager): Promise<unknown> {
-    const cancel = () => cancelRunningStatement(manager, this.services.dataSource);
+    const cancel = () => cancelRunningStatement(manager);
     return withHandlerTimeout(() => this.handler(message.body, context), this.spec.timeoutMs, cancel);
   }
 
@@ -202,7 +201,7 @@ export class HandlerRunner {
             deadLetter: error instanceof NonRetryableError,
             deadLetterReason: error instanceof NonRetryableError ? error.deadLetterReason : undefined,
           };
-    await this.nack(message, failure).catch((e) =>
+    await settleWithRetries(() => this.nack(message, failure)).catch((e) =>
       this.logger.error(`nack of ${message.id} failed (it returns when its lease expires): ${e.message}`),
     );
   }

@@ -1,6 +1,5 @@
-import { Client } from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
-import { pgConfigOf } from '../database/pg-config';
+import type { EntityManager } from 'typeorm';
+import { sendCancelRequest, type CancelKey } from '../database/cancel';
 
 /** A handler call that ran past its handler's `timeoutMs`: its delivery counts as failed. */
 export class HandlerTimedOutError extends Error {
@@ -47,18 +46,11 @@ export function withHandlerTimeout(
  * statement it may be stuck in (a lock wait, a slow query). Otherwise the ROLLBACK would
  * queue behind that statement on the connection and the transaction would stay open as
  * long as the handler hangs. Sent while the transaction still holds its connection, so
- * it cannot hit another transaction's statement; sent on a connection of its own, not the
- * pool's, which hung handlers may hold entirely (timeouts are rare: one connect each).
+ * it cannot hit another transaction's statement; sent as the protocol's cancel request on
+ * a socket of its own, not through the pool, which hung handlers may hold entirely.
  */
-export async function cancelRunningStatement(manager: EntityManager, dataSource: DataSource): Promise<void> {
-  const connection = (manager.queryRunner as unknown as { databaseConnection?: { processID?: number } } | undefined)
+export async function cancelRunningStatement(manager: EntityManager): Promise<void> {
+  const connection = (manager.queryRunner as unknown as { databaseConnection?: CancelKey } | undefined)
     ?.databaseConnection;
-  if (!connection?.processID) return;
-  const canceller = new Client({ ...pgConfigOf(dataSource), application_name: 'mailroom-handler-timeout' });
-  await canceller.connect();
-  try {
-    await canceller.query('SELECT pg_cancel_backend($1)', [connection.processID]);
-  } finally {
-    await canceller.end();
-  }
+  if (connection) await sendCancelRequest(connection);
 }

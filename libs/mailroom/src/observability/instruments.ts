@@ -33,6 +33,11 @@ export interface MailroomObserver {
   relayFailed?(destination: string): void;
   /** A workflow instance took a transition. */
   transitioned?(workflow: string): void;
+  /**
+   * A singleton chore (advisory lock `key`: reaper, janitor, an outbox bucket) ran on this
+   * node and committed; it held the lock from before `startedAt` to after `endedAt` (epoch ms).
+   */
+  choreRan?(key: number, startedAt: number, endedAt: number): void;
 }
 
 /** Per-queue counts as the chores' statements return them (JSON rows). */

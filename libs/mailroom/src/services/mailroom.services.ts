@@ -1,7 +1,8 @@
+import type { ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { ActorStore } from '../actor/actor.store';
 import { pgConfigOf } from '../database/pg-config';
-import type { TransactionOptions } from '../database/transaction';
+import { setPreparedStatements, type TransactionOptions } from '../database/transaction';
 import { Wakeups } from '../database/wakeups';
 import { DeadLetterService } from '../dead-letter/dead-letter.service';
 import { QueueNotFoundError } from '../errors/mailroom.errors';
@@ -46,8 +47,14 @@ export class MailroomServices {
 
   constructor(
     readonly dataSource: DataSource,
-    settings: { defaultConsumer: string; pollIntervalMs: number },
+    settings: {
+      defaultConsumer: string;
+      pollIntervalMs: number;
+      preparedStatements: boolean;
+      directConnection: ClientConfig | null;
+    },
   ) {
+    setPreparedStatements(dataSource, settings.preparedStatements);
     this.actors = new ActorStore(dataSource);
     this.queues = new QueueService(dataSource, this.actors);
     this.leases = new LeaseService(dataSource, this.actors);
@@ -55,7 +62,7 @@ export class MailroomServices {
     this.subscriptions = new SubscriptionService(dataSource, this.actors, this.queues, this.topics);
     this.deadLetters = new DeadLetterService(dataSource);
     this.producer = new Producer(dataSource, this.queues);
-    this.wakeups = new Wakeups(pgConfigOf(dataSource));
+    this.wakeups = new Wakeups(settings.directConnection ?? pgConfigOf(dataSource));
     this.sessions = new ConsumerSessions(dataSource, this.queues, this.leases, this.wakeups, settings);
     this.delivery = new Delivery(this.sessions, new Settlement(dataSource, this.queues));
     for (const cache of [this.queues, this.topics]) {
