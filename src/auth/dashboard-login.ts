@@ -30,7 +30,10 @@ export function dashboardLogin(keys: KeysService) {
           ));
         if (!valid) return page(reply, 401, 'Unknown or revoked key.');
         reply
-          .header('Set-Cookie', `${DASHBOARD_COOKIE}=${encodeURIComponent(key)}; Path=/dashboard; HttpOnly; SameSite=Strict`)
+          .header(
+            'Set-Cookie',
+            `${DASHBOARD_COOKIE}=${encodeURIComponent(key)}; Path=/dashboard; HttpOnly; SameSite=Strict`,
+          )
           .code(303)
           .header('location', '/dashboard')
           .send();

@@ -50,7 +50,11 @@ export class KeyStore {
     this.asked = null;
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     pool
-      .query<StoredKey>({ name: 'mailroom_api_key_find', text: `${SELECT} WHERE id = ANY($1::text[])`, values: [[...asked.keys()]] })
+      .query<StoredKey>({
+        name: 'mailroom_api_key_find',
+        text: `${SELECT} WHERE id = ANY($1::text[])`,
+        values: [[...asked.keys()]],
+      })
       .then(
         ({ rows }) => {
           for (const [id, waiters] of asked) {

@@ -1,7 +1,7 @@
 import { BadRequestException, PayloadTooLargeException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { UnsupportedMediaTypeError } from '../auth/auth.errors';
 import { isDashboardForm } from './forms';
@@ -58,27 +58,46 @@ export function readBody(limit: Limit) {
     if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return done(null);
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headers['content-type'] ?? '')?.[1];
     if (charset !== undefined && charset.toLowerCase() !== 'utf-8')
-      return done(new UnsupportedMediaTypeError(`${headers['content-type']}`));
-    const source = decoded(payload, headers['content-encoding']);
-    if (source === null) return done(new UnsupportedMediaTypeError(`content-encoding ${headers['content-encoding']}`));
+      return done(
+        new UnsupportedMediaTypeError(headers['content-type'], `Request bodies must be UTF-8, not ${charset}.`),
+      );
+    const encoding = headers['content-encoding'];
+    const inflate = inflater(encoding);
+    if (inflate === null)
+      return done(
+        new UnsupportedMediaTypeError(
+          headers['content-type'],
+          `Content-Encoding ${encoding} is not supported (gzip, deflate, br).`,
+        ),
+      );
     const bytes = form ? Promise.resolve(FORM_LIMIT_BYTES) : limit();
     bytes
-      .then((max) => collect(source, max))
+      .then((max) =>
+        collect(inflate ? payload.pipe(inflate) : payload, max).catch((error: unknown) => {
+          // An inflating stream would go on inflating what is still coming: stop it.
+          if (inflate) {
+            payload.unpipe(inflate);
+            inflate.destroy();
+          }
+          throw error;
+        }),
+      )
       .then((text) => (form ? Object.fromEntries(new URLSearchParams(text)) : parseJson(text)))
       .then((body) => done(null, body), done);
   };
 }
 
-function decoded(payload: IncomingMessage, encoding: string | undefined): Readable | null {
+/** The stream that inflates `encoding`: undefined for none (identity), null for one not supported. */
+function inflater(encoding: string | undefined): Transform | null | undefined {
   switch ((encoding ?? 'identity').toLowerCase()) {
     case 'identity':
-      return payload;
+      return undefined;
     case 'gzip':
-      return payload.pipe(createGunzip());
+      return createGunzip();
     case 'deflate':
-      return payload.pipe(createInflate());
+      return createInflate();
     case 'br':
-      return payload.pipe(createBrotliDecompress());
+      return createBrotliDecompress();
     default:
       return null;
   }
@@ -98,8 +117,12 @@ function collect(stream: Readable, max: number): Promise<string> {
       } else chunks.push(chunk);
     };
     stream.on('data', onData);
-    stream.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    stream.once('error', (error) => reject(new BadRequestException(error.message, { cause: { type: 'request.aborted' } })));
+    stream.once('end', () =>
+      resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+    );
+    stream.once('error', (error) =>
+      reject(new BadRequestException(error.message, { cause: { type: 'request.aborted' } })),
+    );
   });
 }
 
