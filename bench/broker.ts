@@ -2,13 +2,15 @@ import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { createBrokerApp } from '../src/app.factory';
 import { loadConfig } from '../src/config';
+import { keepHeapTight } from '../src/heap';
 
 /**
  * The broker app for the REST bench, run as a child process: like src/main.ts, but bound to
  * the loopback address on an ephemeral port, which it reports on stdout as `LISTENING <port>`.
- * Ends gracefully (leases released) on SIGTERM.
+ * Ends gracefully (leases released) on SIGTERM. Its heap is kept as tight as main.ts keeps it.
  */
 async function main(): Promise<void> {
+  keepHeapTight();
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is required');
   const app = await createBrokerApp({

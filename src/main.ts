@@ -3,10 +3,12 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { createBrokerApp } from './app.factory';
 import { loadConfig } from './config';
 import { openBrokerDatabase, type BrokerDatabase } from './database/broker-database';
+import { keepHeapTight } from './heap';
 import { brokerLogger } from './logging/broker.logger';
 import { exitOnSignal } from './shutdown';
 
 async function bootstrap(): Promise<void> {
+  keepHeapTight();
   const logs = brokerLogger();
   Logger.overrideLogger(logs);
   const logger = new Logger('Broker');

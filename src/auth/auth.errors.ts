@@ -27,8 +27,8 @@ export class RateLimitedError extends MailroomError {
 /** A request body (or content-type) that is not application/json: 415. */
 export class UnsupportedMediaTypeError extends MailroomError {
   readonly code = 'unsupported_media_type';
-  constructor(contentType: string | undefined) {
-    super(`Request bodies must be application/json, not ${contentType ? `"${contentType}"` : 'untyped'}.`);
+  constructor(contentType: string | undefined, message?: string) {
+    super(message ?? `Request bodies must be application/json, not ${contentType ? `"${contentType}"` : 'untyped'}.`);
   }
 }
 

@@ -1,9 +1,9 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants';
-import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pathOf } from '../http/path';
 import { AuditService } from './audit.service';
 import { ForbiddenError } from './auth.errors';
-import type { AuthenticatedRequest } from './authenticate';
 import { POLICY, type Rule } from './policy';
 import { allows, RESOURCE_ACTIONS } from './scopes';
 
@@ -14,7 +14,7 @@ const UNLISTED: Rule = { action: 'admin' };
  * Authorisation for every route (a global guard): the key authenticate() admitted must hold
  * the scope POLICY names for this route and its resource. Controllers outside /v1 (health,
  * metrics, dashboard) need only a key. Which routes are /v1 is read from the controller, not
- * the request path: Express matches paths case-insensitively, so /V1/... reaches them too. Management and admin requests that succeed go to the
+ * the request path: routes match case-insensitively (as they did on Express), so /V1/... reaches them too. Management and admin requests that succeed go to the
  * audit trail.
  */
 @Injectable()
@@ -23,7 +23,7 @@ export class ScopeGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();
-    const request = http.getRequest<AuthenticatedRequest & { params: Record<string, string>; method: string }>();
+    const request = http.getRequest<FastifyRequest<{ Params: Record<string, string> }>>();
     const controllerPath = String(Reflect.getMetadata(PATH_METADATA, context.getClass()) ?? '');
     if (!/^\/?v1(\/|$)/.test(controllerPath)) return true;
     const operation = `${context.getClass().name}_${context.getHandler().name}`;
@@ -36,11 +36,11 @@ export class ScopeGuard implements CanActivate {
         : allows(scopes, rule.action, resource);
     if (!permitted) throw new ForbiddenError(rule.action, resource);
     if ((rule.action === 'manage' || rule.action === 'admin') && request.method !== 'GET') {
-      const response = http.getResponse<ServerResponse>();
+      const response = http.getResponse<FastifyReply>().raw;
       // Only what took effect: a refused request (4xx) changes nothing, not even the trail.
       response.once('finish', () => {
         if (response.statusCode < 300)
-          this.audit.record(request.principal, operation, request.path, response.statusCode);
+          this.audit.record(request.principal ?? undefined, operation, pathOf(request), response.statusCode);
       });
     }
     return true;

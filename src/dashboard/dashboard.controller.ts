@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Header, Param, Post, Query, Res } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
 import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { MailroomClient, Workflows } from '@mailroom/core';
 import { DashboardHistory } from './dashboard.history';
 import { LEASES_SQL, QUEUE_MESSAGES_SQL } from './dashboard.sql';
@@ -50,7 +50,7 @@ export class DashboardController {
   }
 
   @Post('queues/:name/redrive')
-  async redrive(@Param('name') name: string, @Body() form: Form, @Res() response: ServerResponse): Promise<void> {
+  async redrive(@Param('name') name: string, @Body() form: Form, @Res() response: FastifyReply): Promise<void> {
     const back = `/dashboard/queues/${seg(name)}`;
     if (form?.confirm !== 'yes') {
       const count = await this.client.countDeadLetters(name);
@@ -61,7 +61,7 @@ export class DashboardController {
   }
 
   @Post('queues/:name/purge')
-  async purge(@Param('name') name: string, @Body() form: Form, @Res() response: ServerResponse): Promise<void> {
+  async purge(@Param('name') name: string, @Body() form: Form, @Res() response: FastifyReply): Promise<void> {
     const back = `/dashboard/queues/${seg(name)}`;
     if (form?.confirm !== 'yes') {
       const { stats } = await this.client.getQueue(name);
@@ -115,11 +115,11 @@ export class DashboardController {
 type Form = { confirm?: string } | undefined;
 
 /** The first POST of a destructive action only asks; the confirmation form posts again with confirm=yes. */
-function confirm(response: ServerResponse, question: string, action: string, back: string): void {
-  response.writeHead(200, { 'Content-Type': HTML }).end(page('Please confirm', confirmView(question, action, back)));
+function confirm(response: FastifyReply, question: string, action: string, back: string): void {
+  response.code(200).type(HTML).send(page('Please confirm', confirmView(question, action, back)));
 }
 
 /** After a POST that acted, the browser GETs the page (a reload does not repeat the action). */
-function seeOther(response: ServerResponse, url: string): void {
-  response.writeHead(303, { Location: url }).end();
+function seeOther(response: FastifyReply, url: string): void {
+  response.code(303).header('location', url).send();
 }

@@ -126,7 +126,7 @@ function fromHttp(exception: HttpException): HttpError {
     return { status, body: { code: 'unavailable', message } };
   }
   if (status >= 400 && status < 500) {
-    // body-parser's errors: malformed JSON (400), unsupported charset or encoding (415).
+    // The body reader's errors (http/json-body.ts): malformed JSON, a body cut short (400).
     const message = cause?.type === 'entity.parse.failed' ? `Malformed JSON: ${exception.message}` : exception.message;
     const field = cause?.type === undefined ? undefined : 'body';
     return { status, body: { code: 'invalid_request', message, field } };

@@ -3,8 +3,8 @@ import { InvalidRequestError } from '@mailroom/core';
 export type Params = Record<string, string>;
 
 /**
- * The query string as single string values. Express reads `?a=1&a=2` as an array and
- * `?a[b]=1` as an object: either is a 400 here rather than a surprise further down. An
+ * The query string as single string values. The query parser reads `?a=1&a=2` as an
+ * array: a 400 here rather than a surprise further down. An
  * unknown parameter is refused like an unknown body field, so a misspelt `?reasn=` does
  * not quietly return everything.
  */

@@ -7,7 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import { MailroomClient, type QueueInfo } from '@mailroom/core';
 import { ApiErrors } from '../http/api-error';
 import { fieldsOf } from '../http/request-body';
@@ -30,11 +30,11 @@ export class QueuesController {
   async put(
     @Param('name') name: string,
     @Body() body: unknown,
-    @Res({ passthrough: true }) response: ServerResponse,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<QueueInfo> {
     // The library names an unknown or out-of-range option itself.
     const { queue, created } = await this.mailroom.createQueue(name, fieldsOf(body));
-    response.statusCode = created ? HttpStatus.CREATED : HttpStatus.OK;
+    response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return queue;
   }
 

@@ -7,7 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import { MailroomClient, type SubscribeOptions, type SubscriptionInfo } from '@mailroom/core';
 import { ApiErrors } from '../http/api-error';
 import { fieldsOf } from '../http/request-body';
@@ -45,12 +45,12 @@ export class SubscriptionsController {
     @Param('topic') topic: string,
     @Param('name') name: string,
     @Body() body: unknown,
-    @Res({ passthrough: true }) response: ServerResponse,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<SubscriptionInfo> {
     // The library checks each option's value (patterns, header values, queue options).
     const options = fieldsOf(body, ['queue', 'routingKey', 'headers', 'queueOptions']) as SubscribeOptions;
     const { subscription, created } = await this.mailroom.subscribe(topic, name, options);
-    response.statusCode = created ? HttpStatus.CREATED : HttpStatus.OK;
+    response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return subscription;
   }
 

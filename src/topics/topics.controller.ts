@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpStatus, Param, Put, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import { MailroomClient, type TopicInfo } from '@mailroom/core';
 import { ApiErrors } from '../http/api-error';
 import { fieldsOf } from '../http/request-body';
@@ -22,12 +22,12 @@ export class TopicsController {
   async put(
     @Param('topic') name: string,
     @Body() body: unknown,
-    @Res({ passthrough: true }) response: ServerResponse,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<TopicInfo> {
     // A topic has no options yet: a body with fields is a mistake worth naming.
     fieldsOf(body, []);
     const { topic, created } = await this.mailroom.createTopic(name);
-    response.statusCode = created ? HttpStatus.CREATED : HttpStatus.OK;
+    response.status(created ? HttpStatus.CREATED : HttpStatus.OK);
     return topic;
   }
 
