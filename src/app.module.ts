@@ -7,7 +7,7 @@ import { MailroomModule, type MailroomOptions } from '@mailroom/core';
 import { dataSourceOptions, DEFAULT_TIMEOUTS, type DatabaseTimeouts } from './database/data-source-options';
 import { AuditService } from './auth/audit.service';
 import { AUTH_OPTIONS, type AuthOptions } from './auth/auth.options';
-import { KeyStore } from './auth/key-store';
+import { KeyStore, PREPARED_STATEMENTS } from './auth/key-store';
 import { KeysController } from './auth/keys.controller';
 import { KeysService } from './auth/keys.service';
 import { ReceiptSigner } from './auth/receipts';
@@ -97,6 +97,7 @@ export function createAppModule(options: AppModuleOptions): DynamicModule {
       { provide: AUTH_OPTIONS, useValue: options.auth },
       ShutdownSignal,
       KeyStore,
+      { provide: PREPARED_STATEMENTS, useValue: options.preparedStatements !== false },
       KeysService,
       AuditService,
       ReceiptSigner,

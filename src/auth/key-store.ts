@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 
@@ -13,6 +13,9 @@ export interface StoredKey {
 
 export type NewKey = Pick<StoredKey, 'id' | 'name' | 'hash' | 'scopes'>;
 
+/** Whether the broker may use named prepared statements (MAILROOM_PREPARED_STATEMENTS). */
+export const PREPARED_STATEMENTS = Symbol('PREPARED_STATEMENTS');
+
 interface Waiter {
   resolve(row: StoredKey | null): void;
   reject(error: unknown): void;
@@ -24,14 +27,18 @@ export class KeyStore {
   /** Lookups asked for since the last statement went out, by key id. */
   private asked: Map<string, Waiter[]> | null = null;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(PREPARED_STATEMENTS) private readonly prepared: boolean,
+  ) {}
 
   /**
    * The key's row as committed now. Every request reads it (a revocation stops a key at its
    * very next request, on every broker), so the lookups asked for in one turn of the event
    * loop (requests read from sockets together) go as one statement, sent after all of them
-   * arrived: each still sees every revocation committed before it came in. A named
-   * prepared statement straight on the pool: no parse and plan, no TypeORM query runner.
+   * arrived: each still sees every revocation committed before it came in. Straight on the
+   * pool, no TypeORM query runner; a named prepared statement (no parse and plan) unless
+   * the broker sits behind a transaction pooler that cannot keep one.
    */
   find(id: string): Promise<StoredKey | null> {
     return new Promise((resolve, reject) => {
@@ -51,7 +58,7 @@ export class KeyStore {
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     pool
       .query<StoredKey>({
-        name: 'mailroom_api_key_find',
+        name: this.prepared ? 'mailroom_api_key_find' : undefined,
         text: `${SELECT} WHERE id = ANY($1::text[])`,
         values: [[...asked.keys()]],
       })
