@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChart, PALETTE } from '../lib/svg';
+import { median } from '../lib/timing';
 import type { TableStats } from './stats';
 
 /**
@@ -113,13 +114,19 @@ export function writeSoakReport(dir: string, data: SoakData): void {
 
 function summary({ settings, samples, segments, result }: SoakData): string {
   const lines = [
-    '| segment | messages | seconds | msg/s | p50 ms | p99 ms | max ms |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    "| segment | messages | seconds | msg/s | p50 ms | p99 ms | max ms | median of the windows' p99 ms | load |",
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of segments) {
+    // The sample windows inside the segment: a view of its p99 that one burst cannot dominate.
+    const inside = samples.filter((x) => x.handled > s.from && x.handled <= s.to);
+    const windowP99 = inside.map((x) => x.p99).filter((x): x is number => x !== null);
+    const load = inside.map((x) => x.load);
     lines.push(
       `| ${s.index} | ${s.from}–${s.to} | ${s.seconds.toFixed(0)} | ${Math.round(s.throughput)} | ` +
-        `${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(0)} |`,
+        `${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.max.toFixed(0)} | ` +
+        `${windowP99.length ? median(windowP99).toFixed(1) : '—'} | ` +
+        `${load.length ? `${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}` : '—'} |`,
     );
   }
   const full = segments.filter((s, i) => i === 0 || s.to - s.from === segments[0].to - segments[0].from);
