@@ -49,7 +49,7 @@ export function writePlots(resultsFile: string, outDir: string): string[] {
     }
     const loads = runs.map((r) => r.load);
     const svg = barChart({
-      title: `${workload.id}: ${workload.title}`.slice(0, 95),
+      title: fit(`${workload.id}: ${workload.title}`, 84),
       subtitle:
         `${latency ? 'lower' : 'higher'} is better; median of ${results.args.runs} run(s), whisker min–max; ` +
         `N = ${runs[0].n}; load avg ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; ${results.started}`,
@@ -62,6 +62,11 @@ export function writePlots(resultsFile: string, outDir: string): string[] {
     written.push(file);
   }
   return written;
+}
+
+/** The chart's title line holds about 84 characters at its font size. */
+function fit(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
 }
 
 if (require.main === module) {

@@ -66,7 +66,7 @@ function frame(title: string, subtitle: string | undefined, unit: string, ticks:
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT}>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${M.left}" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`,
+    `<text x="${M.left}" y="22" font-size="14" font-weight="bold">${esc(title)}</text>`,
   ];
   if (subtitle) parts.push(`<text x="${M.left}" y="40" font-size="11" fill="#555">${esc(subtitle)}</text>`);
   for (const t of ticks) {
