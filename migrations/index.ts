@@ -6,7 +6,6 @@ import { LeaseOwnership1732000000004 } from './1732000000004-lease-ownership';
 import { ProducersRoutingTransport1732000000005 } from './1732000000005-producers-routing-transport';
 import { Workflows1732000000007 } from './1732000000007-workflows';
 import { BrokerAuth1732000000008 } from './1732000000008-broker-auth';
-import { QueueAutovacuum1732000000010 } from './1732000000010-queue-autovacuum';
 
 /** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
 export const mailroomMigrations = [
@@ -17,7 +16,6 @@ export const mailroomMigrations = [
   LeaseOwnership1732000000004,
   ProducersRoutingTransport1732000000005,
   Workflows1732000000007,
-  QueueAutovacuum1732000000010,
 ];
 
 /**

@@ -59,7 +59,7 @@ export function writeSoakReport(dir: string, data: SoakData): void {
   )} s; autovacuum: ${
     (data.settings['mailroom_message reloptions'] ?? '(none)') === '(none)'
       ? 'server defaults'
-      : 'per-table settings of migration …010'
+      : 'server defaults + per-table reloptions'
   }`;
   const charts: Record<string, string> = {
     'soak-throughput.svg': lineChart({
