@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { dirname } from 'node:path';
 import { parseArgs, type BenchArgs } from './lib/args';
 import { checkpoint, dropLeftoverSchemas, ensureBenchDatabase } from './lib/pg';
 import { within } from './lib/timing';
 import { writeHotPathNotes } from './hotpath';
+import { writePlots } from './plot';
 import { renderResults, type RunRecord, type SystemRecord } from './report';
 import { SYSTEMS } from './systems';
 import type { BenchSystem } from './systems/system';
@@ -58,17 +60,24 @@ async function main(): Promise<void> {
   writeFileSync(
     raw,
     JSON.stringify(
-      { args, started, systems: records.map(({ system, ...r }) => ({ id: system.id, ...r })), runs },
+      {
+        args,
+        started,
+        systems: records.map(({ system, ...r }) => ({ id: system.id, label: system.label, ...r })),
+        runs,
+      },
       null,
       1,
     ),
   );
-  console.log(`\nWrote ${args.out} and ${raw}`);
+  const plots = writePlots(raw, dirname(args.out));
+  console.log(`\nWrote ${args.out}, ${raw} and ${plots.length} charts (${plots.join(', ')})`);
 }
 
 async function runOnce(system: BenchSystem, workload: Workload, run: number, args: BenchArgs): Promise<RunRecord> {
   const n = args.nFor[workload.id.toUpperCase()] ?? workload.defaultN ?? args.n;
-  const tag = `${workload.id.toLowerCase()}_r${run}`;
+  // The process id in the tag: two benches on one machine never drop each other's schemas.
+  const tag = `${workload.id.toLowerCase()}_r${run}_${process.pid.toString(36)}`;
   const errors: string[] = [];
   const base = { system: system.id, workload: workload.id, run, n, errors, load: loadavg()[0] };
   let queue;

@@ -9,9 +9,15 @@ const TASK = 'bench';
 const silent = new Logger(() => () => undefined);
 
 /**
- * graphile-worker with the batching its performance docs describe: a local queue so jobs are
- * fetched several at a time, and completions batched within a tick (delay 0).
+ * graphile-worker with the batching its performance docs describe
+ * (https://worker.graphile.org/docs/performance#batching and the option docs in its typings):
+ * a local queue so jobs are fetched and locked many at a time ("concurrentJobs + 1" is their
+ * starting point, "a much higher number" for very fast tasks at high throughput: these are
+ * no-op tasks, so LOCAL_QUEUE), and completions batched (`completeJobBatchDelay` 0: batched
+ * within a tick; their suggested 250 ms would only hold finished jobs locked longer here).
+ * No refetchDelay: it trades latency for database load with many worker instances (one here).
  */
+const LOCAL_QUEUE = 100;
 export const graphileWorkerSystem: BenchSystem = {
   id: 'graphile-worker',
   label: 'graphile-worker',
@@ -20,8 +26,9 @@ export const graphileWorkerSystem: BenchSystem = {
   describe: () => ({
     version: `graphile-worker ${packageVersion('graphile-worker')}`,
     settings:
-      'maxPoolSize 10; WorkerUtils.addJob / addJobs; run({ concurrency, preset.worker: { localQueue.size: ' +
-      'max(batch, concurrency) + 1, completeJobBatchDelay: 0 } }); LISTEN/NOTIFY wake-ups (built in), pollInterval 2000',
+      `maxPoolSize 10; WorkerUtils.addJob / addJobs; run({ concurrency, preset.worker: { localQueue: { size: ` +
+      `max(${LOCAL_QUEUE}, concurrency + 1) }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } }); LISTEN/NOTIFY ` +
+      'wake-ups (built in), pollInterval 2000, prepared statements (default)',
   }),
   probe: async () => null,
   open: (run) => openGraphile(run),
@@ -33,7 +40,7 @@ async function openGraphile(run: RunInfo): Promise<QueueUnderTest> {
   const connectionString = benchUrl();
   const utils = await makeWorkerUtils({ connectionString, schema, logger: silent });
   await utils.migrate();
-  const { concurrency, batch } = run.settings;
+  const { concurrency } = run.settings;
   return {
     send: async (body) => {
       await utils.addJob(TASK, body);
@@ -51,7 +58,13 @@ async function openGraphile(run: RunInfo): Promise<QueueUnderTest> {
         pollInterval: 2_000,
         logger: silent,
         taskList: { [TASK]: async (payload) => options.onMessage(payload as BenchBody) },
-        preset: { worker: { localQueue: { size: Math.max(batch, concurrency) + 1 }, completeJobBatchDelay: 0 } },
+        preset: {
+          worker: {
+            localQueue: { size: Math.max(LOCAL_QUEUE, concurrency + 1) },
+            completeJobBatchDelay: 0,
+            failJobBatchDelay: 0,
+          },
+        },
       });
       runner.events.on('job:error', ({ error }) => run.onError(error));
       runner.events.on('pool:listen:error', ({ error }) => run.onError(error));

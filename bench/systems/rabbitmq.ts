@@ -22,7 +22,9 @@ export const rabbitmqSystem: BenchSystem = {
     version: `amqplib ${packageVersion('amqplib')}`,
     settings:
       `durable classic queue, persistent messages, publisher confirms (each send awaits its confirm; a batch ` +
-      `publishes then waitForConfirms); consumer: manual ack per message, prefetch ${PREFETCH}`,
+      `publishes then waitForConfirms); consumer on its own connection (as RabbitMQ's docs advise: publishers and ` +
+      `consumers on separate connections, so flow control on publishing never stalls deliveries), manual ack per ` +
+      `message, prefetch ${PREFETCH}`,
   }),
   probe: async () => {
     if (!(await reachable(HOST, PORT))) return `nothing listens on ${HOST}:${PORT}`;
@@ -54,7 +56,9 @@ async function openRabbit(run: RunInfo): Promise<QueueUnderTest> {
       await Promise.all(confirms);
     },
     consume: async (options) => {
-      const consumer = await connection.createChannel();
+      const consumerConnection: ChannelModel = await connect(URL);
+      consumerConnection.on('error', run.onError);
+      const consumer = await consumerConnection.createChannel();
       await consumer.prefetch(PREFETCH);
       const { consumerTag } = await consumer.consume(
         queue,
@@ -69,6 +73,7 @@ async function openRabbit(run: RunInfo): Promise<QueueUnderTest> {
         async stop() {
           await consumer.cancel(consumerTag);
           await consumer.close();
+          await consumerConnection.close();
         },
       };
     },

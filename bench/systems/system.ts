@@ -22,7 +22,7 @@ export interface BenchSystem {
 }
 
 export interface RunInfo {
-  /** Unique per run, safe as a schema or queue name: `w3_r2`. */
+  /** Unique per run and process, safe as a schema or queue name: `w3_r2_1kx3`. */
   tag: string;
   settings: BenchSettings;
   /** A failed client call inside a consumer loop: counted and shown with the run. */
