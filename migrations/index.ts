@@ -6,6 +6,7 @@ import { LeaseOwnership1732000000004 } from './1732000000004-lease-ownership';
 import { ProducersRoutingTransport1732000000005 } from './1732000000005-producers-routing-transport';
 import { Workflows1732000000007 } from './1732000000007-workflows';
 import { BrokerAuth1732000000008 } from './1732000000008-broker-auth';
+import { CommentsNameRealFiles1732000000009 } from './1732000000009-comments-name-real-files';
 
 /** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
 export const mailroomMigrations = [
@@ -16,6 +17,7 @@ export const mailroomMigrations = [
   LeaseOwnership1732000000004,
   ProducersRoutingTransport1732000000005,
   Workflows1732000000007,
+  CommentsNameRealFiles1732000000009,
 ];
 
 /**
