@@ -1,3 +1,7 @@
+import { statement, type Placeholders } from '../database/sql-params';
+import { liveLease, openOwnLease, renewSessionLease } from '../lease/renew.sql';
+import { complete, held, RECEIPTS } from './settle.sql';
+
 /**
  * The deliverable messages of queue `q` (a CTE with id, max_deliveries, ordering, which
  * matches no row when the queue is paused), oldest first, locked for this statement.
@@ -35,10 +39,6 @@ candidates AS (
    LIMIT ${limit}
    FOR UPDATE OF m SKIP LOCKED
 )`;
-
-import { statement, type Placeholders } from '../database/sql-params';
-import { liveLease, openOwnLease, renewSessionLease } from '../lease/renew.sql';
-import { complete, held, RECEIPTS } from './settle.sql';
 
 const MESSAGE_COLUMNS = 'm.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count';
 
