@@ -201,16 +201,18 @@ export class ConsumerSession {
   /** A claim into a lease of its own (CLAIM_OWN); with acks, in the same statement. */
   private async claimOwn(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
     const { state, snapshot } = this.leaseRow;
-    const claim = { queue: this.queue.id, max: options.max, leaseMs: options.leaseMs, consumer: this.consumer };
+    const claim = {
+      queue: this.queue.id,
+      max: options.max,
+      leaseMs: options.leaseMs,
+      consumer: this.consumer,
+      state,
+      snapshot,
+    };
     const manager = this.dataSource.manager;
     const rows = acks.length
-      ? await execute<ClaimRow>(manager, ACK_AND_CLAIM_OWN, {
-          ...receiptParams(this.queue.id, acks),
-          ...claim,
-          state,
-          snapshot,
-        })
-      : await execute<ClaimRow>(manager, CLAIM_OWN, { ...claim, state, snapshot });
+      ? await execute<ClaimRow>(manager, ACK_AND_CLAIM_OWN, Object.assign(receiptParams(this.queue.id, acks), claim))
+      : await execute<ClaimRow>(manager, CLAIM_OWN, claim);
     if (acks.length && !rows[0].acked) throw new LeaseLostError(await staleReceipts(manager, this.queue.id, acks));
     const opened = rows[0]?.lease_id ? rows[0] : null;
     // Remembered only to release it on close(); a lease past its deadline is the reaper's.
@@ -220,12 +222,12 @@ export class ConsumerSession {
   }
 
   private async ackAndClaim(acks: Receipt[], options: ReceiveOptions): Promise<ClaimRow[]> {
-    const rows = await execute<ClaimRow>(this.dataSource.manager, ACK_AND_CLAIM, {
-      ...receiptParams(this.queue.id, acks),
-      lease: this.leaseId,
-      max: options.max,
-      leaseMs: options.leaseMs,
-    });
+    const claim = { lease: this.leaseId, max: options.max, leaseMs: options.leaseMs };
+    const rows = await execute<ClaimRow>(
+      this.dataSource.manager,
+      ACK_AND_CLAIM,
+      Object.assign(receiptParams(this.queue.id, acks), claim), // not a spread: see Settlement.run
+    );
     if (!rows[0].acked) throw new LeaseLostError(await staleReceipts(this.dataSource.manager, this.queue.id, acks));
     return rows;
   }
