@@ -51,10 +51,10 @@ RETURNING m.seq`,
  * Nack: the delivery failed and spends one attempt. `delay` in ms (null: the retry policy
  * decides), `error` the error message, `reject` (NonRetryableError: dead-letter now),
  * `stack` the error stack, `reason` the reason a rejected one is buried with, and the
- * retry policy (`retryStrategy`, `retryDelayMs`, `retryMaxDelayMs`, `retryJitter`; null: the queue's). A message
- * whose attempts reach maxDeliveries, or a rejected one, moves to the DLQ in this statement
- * (reason max_deliveries / rejected); without a DLQ it stays here, exhausted. The rest
- * become deliverable again after the delay.
+ * retry policy given with the nack (`retry*`, a handler's; null: the queue's). A message
+ * whose attempts reach maxDeliveries, or a rejected one, moves to the DLQ in this
+ * statement (reason max_deliveries / rejected); without a DLQ it stays here, exhausted.
+ * The rest become deliverable again after the delay.
  */
 export const NACK = statement(
   [
