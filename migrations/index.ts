@@ -5,10 +5,13 @@ import { ExactlyOnce1732000000003 } from './1732000000003-exactly-once';
 import { LeaseOwnership1732000000004 } from './1732000000004-lease-ownership';
 import { ProducersRoutingTransport1732000000005 } from './1732000000005-producers-routing-transport';
 import { Workflows1732000000007 } from './1732000000007-workflows';
-import { BrokerAuth1732000000008 } from './1732000000008-broker-auth';
+import { CommentsNameRealFiles1732000000009 } from './1732000000009-comments-name-real-files';
 import { OutboxTraceContext1732000000011 } from './1732000000011-outbox-trace-context';
 
-/** Every Mailroom migration, in order. Add them to your DataSource's `migrations`. */
+/**
+ * Every Mailroom migration, in order. Add them to your DataSource's `migrations`.
+ * (1732000000008 is the broker's own: src/database/broker-migrations.ts.)
+ */
 export const mailroomMigrations = [
   CoreQueues1732000000000,
   Topics1732000000001,
@@ -17,11 +20,6 @@ export const mailroomMigrations = [
   LeaseOwnership1732000000004,
   ProducersRoutingTransport1732000000005,
   Workflows1732000000007,
+  CommentsNameRealFiles1732000000009,
   OutboxTraceContext1732000000011,
 ];
-
-/**
- * The broker's own tables (API keys, audit, receipt secrets), run by the broker after
- * `mailroomMigrations`. Not needed by applications that use the library in-process.
- */
-export const brokerMigrations = [BrokerAuth1732000000008];

@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
-import { brokerMigrations, mailroomEntities, mailroomMigrations } from '@mailroom/core';
+import { mailroomEntities, mailroomMigrations } from '@mailroom/core';
+import { brokerMigrations } from './broker-migrations';
 
 /**
  * Bounds on the broker's database work, so a request answers (503) rather than hangs

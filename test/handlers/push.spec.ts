@@ -1,6 +1,7 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailroomClient, OnMessage, OnTopic, type MessageContext } from '@mailroom/core';
+import { HandlerExplorer } from '@mailroom/core/handlers/handler.explorer';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
 import { sleep, until } from '../support/wait';
@@ -142,14 +143,15 @@ describe('push handlers', () => {
     await until(() => started.length === 1);
     await until(async () => (await client.getQueue('graceful')).stats.inFlight === 5);
     const closing = app.close();
-    await sleep(100); // lets close() begin while a call is running: the case under test, not synchronisation
+    await until(() => app.get(HandlerExplorer).stopping); // close() has begun while a call runs: the case under test
     release();
     await closing;
+    // The running call was acked (not failed by the shutdown: nowhere, not even in the DLQ).
     const rows = await db.dataSource.query(
-      `SELECT m.body, m.attempts FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id
-        WHERE q.name = 'graceful' ORDER BY m.seq`,
+      `SELECT q.name, m.body, m.attempts FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id
+        WHERE q.name LIKE 'graceful%' ORDER BY m.seq`,
     );
-    expect(rows).toEqual([2, 3, 4, 5].map((n) => ({ body: n, attempts: 0 })));
+    expect(rows).toEqual([2, 3, 4, 5].map((n) => ({ name: 'graceful', body: n, attempts: 0 })));
   });
 });
 

@@ -3,7 +3,7 @@ export { MailroomModule } from './module/mailroom.module';
 export type { MailroomOptions } from './client/mailroom.options';
 export type { MailroomFeature } from './module/mailroom.feature';
 export { mailroomEntities } from './module/mailroom.entities';
-export { brokerMigrations, mailroomMigrations } from '../../../migrations';
+export { mailroomMigrations } from '../../../migrations';
 
 // Administering queues.
 export { queueDefaults } from './queue/queue.options';

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { DatabaseUnavailableError } from '../errors/mailroom.errors';
+import type { Statement } from './sql-params';
 
 /** Accepted by every write: pass the caller's EntityManager to join its transaction. */
 export interface TransactionOptions {
@@ -41,6 +42,15 @@ export async function query<R = Record<string, unknown>>(
   }
   const pool = (manager.connection.driver as unknown as { master: Pool }).master;
   return (await pool.query(statement(manager.connection, sql, params))).rows as R[];
+}
+
+/** query() for a statement whose parameters are named (sql-params.ts). */
+export function execute<R = Record<string, unknown>, K extends string = string>(
+  manager: EntityManager,
+  sql: Statement<K>,
+  args: { readonly [name in K]: unknown },
+): Promise<R[]> {
+  return query<R>(manager, sql.text, sql.values(args));
 }
 
 const names = new Map<string, string>();

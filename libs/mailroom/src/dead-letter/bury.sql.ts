@@ -33,12 +33,6 @@ buried AS (
   RETURNING queue_id
 )`;
 
-/** The retry policy's delay (ms) for a message that has failed `attempts` times before this failure. */
-export const POLICY_DELAY_SQL = (attempts: string) => `
-  (CASE WHEN q.retry_strategy = 'fixed' THEN q.retry_delay_ms::float8
-        ELSE least(q.retry_max_delay_ms::float8, q.retry_delay_ms * power(2, least(${attempts}, 30)))
-   END * (1 - q.retry_jitter * random()))`;
-
 /**
  * For the metrics: `[{ queue, reason?, n }]` counting the rows of `rows` (which have a
  * queue_id) per queue name, and per `reason` when given.

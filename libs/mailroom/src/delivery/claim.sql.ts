@@ -1,3 +1,7 @@
+import { statement, type Placeholders } from '../database/sql-params';
+import { liveLease, openOwnLease, renewSessionLease } from '../lease/renew.sql';
+import { complete, held, RECEIPTS } from './settle.sql';
+
 /**
  * The deliverable messages of queue `q` (a CTE with id, max_deliveries, ordering, which
  * matches no row when the queue is paused), oldest first, locked for this statement.
@@ -36,109 +40,87 @@ candidates AS (
    FOR UPDATE OF m SKIP LOCKED
 )`;
 
-import { COMPLETE, HELD } from './settle.sql';
-
 const MESSAGE_COLUMNS = 'm.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count';
 
 /**
  * Claim into a session's lease (at-least-once, the push consumer's and an exclusive
- * queue's holder): take up to `max` deliverable messages into the session's lease,
- * renewing it to now + `leaseMs` ms, in one statement. Only the session's own claims and
- * its heartbeat's extends renew its lease.
+ * queue's holder): take up to `max` deliverable messages into the session's lease
+ * `lease`, renewing it to now + `leaseMs` ms, in one statement. Only the session's own
+ * claims and its heartbeat's extends renew its lease.
  *
  * - The lease row is updated (and so locked) before any message is put into it: the lock
  *   conflicts with the reaper's DELETE ... FOR UPDATE, so a lease cannot expire while
  *   messages land in it; if it expired (or was released) meanwhile, `l` is empty, nothing
  *   is claimed, and the session opens a new lease. Without this, messages could land in a
  *   dead lease and never return.
- * - A claim that finds nothing writes nothing unless the lease is past half its time: an
- *   idle consumer's polls and wake-ups (ten pull loops woken by one message, say) are then
- *   read-only, with no WAL and no commit flush, instead of one renewal each. A live lease
- *   is still renewed by any receive of the session in its second half (an exclusive
- *   queue's holder keeps the queue while it polls).
+ * - A claim that finds nothing renews only a lease past half its time (renewSessionLease).
  * - `only` further conditions the claim (not the renewal).
  * `lease` is the row as the statement's snapshot saw it; `l` the renewal, if any.
  */
-const claimInto = (p: { lease: string; max: string; leaseMs: string; only?: string }) => `
-lease AS (
-  SELECT id, queue_id, expires_at FROM mailroom_lease WHERE id = ${p.lease} AND state = 'active' AND expires_at > now()
-),
+const claimInto = (p: Placeholders<'lease' | 'max' | 'leaseMs'>, only?: string) => `
+${liveLease(p.lease)},
 q AS (
   SELECT q.id, q.max_deliveries, q.ordering FROM mailroom_queue q JOIN lease ON q.id = lease.queue_id WHERE q.state = 'active'
 ),
 ${deliverable(p.max)},
-l AS (
-  UPDATE mailroom_lease
-     SET expires_at = greatest(expires_at, now() + ${p.leaseMs} * interval '1 millisecond')
-   WHERE id = ${p.lease} AND state = 'active' AND expires_at > now()
-     AND (EXISTS (SELECT 1 FROM candidates) OR expires_at < now() + ${p.leaseMs} / 2 * interval '1 millisecond')
-  RETURNING expires_at
-),
+${renewSessionLease({ id: p.lease, ms: p.leaseMs, taking: 'EXISTS (SELECT 1 FROM candidates)' })},
 claimed AS (
   UPDATE mailroom_message m
      SET lease_id = ${p.lease}, delivery_count = m.delivery_count + 1
     FROM candidates c
-   WHERE m.seq = c.seq AND EXISTS (SELECT 1 FROM l)${p.only ? ` AND ${p.only}` : ''}
+   WHERE m.seq = c.seq AND EXISTS (SELECT 1 FROM l)${only ? ` AND ${only}` : ''}
   RETURNING ${MESSAGE_COLUMNS}
 )`;
 
-/**
- * $1 lease, $2 max, $3 lease ms. Returns one row with null seq when the lease is live but
- * nothing was claimed, none when the lease is gone.
- */
-export const CLAIM_SQL = `
-WITH ${claimInto({ lease: '$1', max: '$2', leaseMs: '$3' })}
+const SESSION_CLAIM = ['lease', 'max', 'leaseMs'] as const;
+
+/** Returns one row with null seq when the lease is live but nothing was claimed, none when the lease is gone. */
+export const CLAIM = statement(
+  SESSION_CLAIM,
+  (p) => `
+WITH ${claimInto(p)}
 SELECT coalesce((SELECT expires_at FROM l), lease.expires_at) AS expires_at, c.*
-  FROM lease LEFT JOIN claimed c ON true`;
+  FROM lease LEFT JOIN claimed c ON true`,
+);
 
 /**
- * Receive with `ack`: ack the receipts ($1 queue, $2-$4 receipts, $5 how many; exactly
- * ACK_SQL, all or nothing) and claim ($6 lease, $7 max, $8 lease ms) in one statement, one
- * round trip and one commit instead of two: a consumer that acks a batch and asks for the
- * next one spends half the statements. The claim happens only if every receipt was live,
- * so a stale receipt leaves nothing claimed and nothing acked (`acked` false: the caller
- * raises LeaseLostError). `held` (FOR UPDATE of the acked messages, which are in the
- * lease) is first evaluated by `claimed`'s condition, after `l` took the lease row: the
- * reaper's order, lease row then its messages; the other order could deadlock with a
- * reaper expiring the lease. (`candidates`, locked before `l`, are in no lease.)
+ * Receive with `ack`: ack the receipts (exactly ACK, all or nothing) and claim in one
+ * statement, one round trip and one commit instead of two: a consumer that acks a batch
+ * and asks for the next one spends half the statements. The claim happens only if every
+ * receipt was live, so a stale receipt leaves nothing claimed and nothing acked (`acked`
+ * false: the caller raises LeaseLostError). `held` (FOR UPDATE of the acked messages,
+ * which are in the lease) is first evaluated by `claimed`'s condition, after `l` took the
+ * lease row: the reaper's order, lease row then its messages; the other order could
+ * deadlock with a reaper expiring the lease. (`candidates`, locked before `l`, are in no lease.)
  */
-export const ACK_AND_CLAIM_SQL = `${HELD},
-${claimInto({ lease: '$6', max: '$7', leaseMs: '$8', only: COMPLETE })},
+export const ACK_AND_CLAIM = statement(
+  [...RECEIPTS, ...SESSION_CLAIM],
+  (p) => `${held(p)},
+${claimInto(p, complete(p))},
 acked AS (
-  DELETE FROM mailroom_message m USING held WHERE ${COMPLETE} AND m.seq = held.seq RETURNING m.seq
+  DELETE FROM mailroom_message m USING held WHERE ${complete(p)} AND m.seq = held.seq RETURNING m.seq
 )
-SELECT ${COMPLETE} AS acked, coalesce((SELECT expires_at FROM l), lease.expires_at) AS expires_at, c.*
-  FROM (SELECT) AS one LEFT JOIN lease ON true LEFT JOIN claimed c ON true`;
+SELECT ${complete(p)} AS acked, coalesce((SELECT expires_at FROM l), lease.expires_at) AS expires_at, c.*
+  FROM (SELECT) AS one LEFT JOIN lease ON true LEFT JOIN claimed c ON true`,
+);
+
+/** `state` and `snapshot`: the new lease's, as lease.actor.ts newLease makes them. */
+const OWN_CLAIM = ['queue', 'max', 'leaseMs', 'consumer', 'state', 'snapshot'] as const;
 
 /**
  * Claim into a lease of the claim's own (a pull receive): the statement opens a new lease
- * actor row (the machine's initial state and snapshot, lease.actor.ts newLease) for what it
- * takes, so the batch belongs to this receive alone: its deadline moves only when its
- * receipts are extended, and nobody else's receive renews it. A claim that finds nothing
- * opens nothing and writes nothing. The lease row is new and invisible to the reaper until
- * the statement commits together with its messages, so no message lands in a dead lease.
- * `only` further conditions the claim (and so the lease).
+ * (openOwnLease) for what it takes, so the batch belongs to this receive alone: its
+ * deadline moves only when its receipts are extended, and nobody else's receive renews
+ * it. A claim that finds nothing opens nothing and writes nothing. The new lease is
+ * invisible to the reaper until the statement commits with its messages, so no message
+ * lands in a dead lease. `only` further conditions the claim (and so the lease).
  */
-const claimIntoNewLease = (p: {
-  queue: string;
-  max: string;
-  leaseMs: string;
-  consumer: string;
-  state: string;
-  snapshot: string;
-  only?: string;
-}) => `
+const claimIntoNewLease = (p: Placeholders<(typeof OWN_CLAIM)[number]>, only?: string) => `
 q AS (
   SELECT id, max_deliveries, ordering FROM mailroom_queue WHERE id = ${p.queue} AND state = 'active'
 ),
 ${deliverable(p.max)},
-l AS (
-  INSERT INTO mailroom_lease (id, queue_id, consumer, exclusive, state, snapshot, version, expires_at)
-  SELECT gen_random_uuid(), ${p.queue}, ${p.consumer}, false, ${p.state}, ${p.snapshot}::jsonb, 1,
-         now() + ${p.leaseMs} * interval '1 millisecond'
-   WHERE EXISTS (SELECT 1 FROM candidates)${p.only ? ` AND ${p.only}` : ''}
-  RETURNING id, expires_at
-),
+${openOwnLease({ queue: p.queue, consumer: p.consumer, state: p.state, snapshot: p.snapshot, ms: p.leaseMs, when: `EXISTS (SELECT 1 FROM candidates)${only ? ` AND ${only}` : ''}` })},
 claimed AS (
   UPDATE mailroom_message m
      SET lease_id = l.id, delivery_count = m.delivery_count + 1
@@ -147,35 +129,43 @@ claimed AS (
   RETURNING ${MESSAGE_COLUMNS}
 )`;
 
-/** $1 queue, $2 max, $3 lease ms, $4 consumer, $5-$6 the new lease's state and snapshot. One row per message. */
-export const CLAIM_OWN_SQL = `
-WITH ${claimIntoNewLease({ queue: '$1', max: '$2', leaseMs: '$3', consumer: '$4', state: '$5', snapshot: '$6' })}
-SELECT l.id AS lease_id, l.expires_at, c.* FROM l, claimed c`;
+/** One row per message. */
+export const CLAIM_OWN = statement(
+  OWN_CLAIM,
+  (p) => `
+WITH ${claimIntoNewLease(p)}
+SELECT l.id AS lease_id, l.expires_at, c.* FROM l, claimed c`,
+);
 
 /**
- * ACK_AND_CLAIM_SQL for a claim into its own lease: $1-$5 the receipts to ack (as
- * ACK_SQL), $6 max, $7 lease ms, $8 consumer, $9-$10 the new lease's state and snapshot.
- * The acked messages sit in earlier leases this statement does not touch, and the new
- * lease is locked by nobody else, so the reaper (lease rows, then their messages) cannot
- * deadlock with it: at worst it waits for the acks to commit and finds them gone.
+ * ACK_AND_CLAIM for a claim into its own lease (the receipts to ack are on the queue it
+ * claims from). The acked messages sit in earlier leases this statement does not touch,
+ * and the new lease is locked by nobody else, so the reaper (lease rows, then their
+ * messages) cannot deadlock with it: at worst it waits for the acks to commit and finds them gone.
  */
-export const ACK_AND_CLAIM_OWN_SQL = `${HELD},
-${claimIntoNewLease({ queue: '$1', max: '$6', leaseMs: '$7', consumer: '$8', state: '$9', snapshot: '$10', only: COMPLETE })},
+export const ACK_AND_CLAIM_OWN = statement(
+  [...RECEIPTS, ...OWN_CLAIM.filter((name) => name !== 'queue')],
+  (p) => `${held(p)},
+${claimIntoNewLease(p, complete(p))},
 acked AS (
-  DELETE FROM mailroom_message m USING held WHERE ${COMPLETE} AND m.seq = held.seq RETURNING m.seq
+  DELETE FROM mailroom_message m USING held WHERE ${complete(p)} AND m.seq = held.seq RETURNING m.seq
 )
-SELECT ${COMPLETE} AS acked, l.id AS lease_id, l.expires_at, c.*
-  FROM (SELECT) AS one LEFT JOIN l ON true LEFT JOIN claimed c ON true`;
+SELECT ${complete(p)} AS acked, l.id AS lease_id, l.expires_at, c.*
+  FROM (SELECT) AS one LEFT JOIN l ON true LEFT JOIN claimed c ON true`,
+);
 
 /**
  * Take (at-most-once): claim and delete in one statement; the handler runs afterwards,
- * so a crash loses the message and nothing can deliver it twice. $1 queue id, $2 how many.
+ * so a crash loses the message and nothing can deliver it twice.
  */
-export const TAKE_SQL = `
+export const TAKE = statement(
+  ['queue', 'max'],
+  (p) => `
 WITH q AS (
-  SELECT id, max_deliveries, ordering FROM mailroom_queue WHERE id = $1 AND state = 'active'
+  SELECT id, max_deliveries, ordering FROM mailroom_queue WHERE id = ${p.queue} AND state = 'active'
 ),
-${deliverable('$2')}
+${deliverable(p.max)}
 DELETE FROM mailroom_message m USING candidates c
  WHERE m.seq = c.seq
-RETURNING ${MESSAGE_COLUMNS}`;
+RETURNING ${MESSAGE_COLUMNS}`,
+);

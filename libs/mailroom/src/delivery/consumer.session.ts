@@ -1,4 +1,4 @@
-import { query } from '../database/transaction';
+import { execute } from '../database/transaction';
 import type { DataSource } from 'typeorm';
 import { newLease } from '../lease/lease.actor';
 import type { LeaseService } from '../lease/lease.service';
@@ -6,8 +6,8 @@ import type { ReceivedMessage } from '../message/message';
 import type { QueueRef } from '../queue/queue.service';
 import { LeaseLostError } from '../errors/mailroom.errors';
 import { record, secondsSince } from '../observability/instruments';
-import { ACK_AND_CLAIM_OWN_SQL, ACK_AND_CLAIM_SQL, CLAIM_OWN_SQL, CLAIM_SQL, TAKE_SQL } from './claim.sql';
-import { encodeReceipt, receiptArrays, type Receipt } from './receipt';
+import { ACK_AND_CLAIM, ACK_AND_CLAIM_OWN, CLAIM, CLAIM_OWN, TAKE } from './claim.sql';
+import { encodeReceipt, receiptParams, type Receipt } from './receipt';
 import { staleReceipts } from './settlement';
 import type { Wakeups } from '../database/wakeups';
 
@@ -29,9 +29,9 @@ export interface ReceiveOptions {
 }
 
 interface ClaimRow {
-  /** ACK_AND_CLAIM_SQL: whether every receipt to ack was live (and so acked). */
+  /** ACK_AND_CLAIM: whether every receipt to ack was live (and so acked). */
   acked?: boolean;
-  /** CLAIM_OWN_SQL: the lease the claim opened. */
+  /** CLAIM_OWN: the lease the claim opened. */
   lease_id?: string | null;
   expires_at?: Date | null;
   seq: string | null;
@@ -46,11 +46,11 @@ interface ClaimRow {
 /**
  * Who owns the leases of a session's receives:
  * - `per-receive` (pull receives of a standard or grouped queue): each claim opens a lease
- *   of its own for the batch it takes (CLAIM_OWN_SQL). Only extends with that batch's
+ *   of its own for the batch it takes (CLAIM_OWN). Only extends with that batch's
  *   receipts move its deadline; other receives of the consumer name never do.
  * - `session` (a push consumer instance; an exclusive queue, whose one active consumer is
  *   the consumer name): one lease for all the session's claims, renewed by them
- *   (CLAIM_SQL) and by the owner's extends (the push consumer's heartbeat).
+ *   (CLAIM) and by the owner's extends (the push consumer's heartbeat).
  */
 export type LeaseOwnership = 'per-receive' | 'session';
 
@@ -140,7 +140,7 @@ export class ConsumerSession {
   /** At-most-once: a take is a delivery (and counted as one), settled in the statement that takes it. */
   private async take(max: number): Promise<ReceivedMessage[]> {
     const clock = performance.now();
-    const rows = await query<ClaimRow>(this.dataSource.manager, TAKE_SQL, [this.queue.id, max]);
+    const rows = await execute<ClaimRow>(this.dataSource.manager, TAKE, { queue: this.queue.id, max });
     const messages = toMessages(
       rows.map((row) => ({ ...row, delivery_count: row.delivery_count + 1 })),
       null,
@@ -196,7 +196,11 @@ export class ConsumerSession {
       const rows = await (
         acks.length
           ? this.ackAndClaim(acks, options)
-          : query<ClaimRow>(this.dataSource.manager, CLAIM_SQL, [this.leaseId, options.max, options.leaseMs])
+          : execute<ClaimRow>(this.dataSource.manager, CLAIM, {
+              lease: this.leaseId,
+              max: options.max,
+              leaseMs: options.leaseMs,
+            })
       ).catch((error: unknown) => {
         // A claim whose answer was lost (the connection died, a failover) may have committed:
         // messages no one will handle sit in this lease. Its claims must stop renewing it, so
@@ -213,19 +217,21 @@ export class ConsumerSession {
     return [];
   }
 
-  /** A claim into a lease of its own (CLAIM_OWN_SQL); with acks, in the same statement. */
+  /** A claim into a lease of its own (CLAIM_OWN); with acks, in the same statement. */
   private async claimOwn(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
     const { state, snapshot } = this.leaseRow;
-    const claim = [options.max, options.leaseMs, this.consumer, state, snapshot];
+    const claim = {
+      queue: this.queue.id,
+      max: options.max,
+      leaseMs: options.leaseMs,
+      consumer: this.consumer,
+      state,
+      snapshot,
+    };
     const manager = this.dataSource.manager;
     const rows = acks.length
-      ? await query<ClaimRow>(manager, ACK_AND_CLAIM_OWN_SQL, [
-          this.queue.id,
-          ...receiptArrays(acks),
-          acks.length,
-          ...claim,
-        ])
-      : await query<ClaimRow>(manager, CLAIM_OWN_SQL, [this.queue.id, ...claim]);
+      ? await execute<ClaimRow>(manager, ACK_AND_CLAIM_OWN, Object.assign(receiptParams(this.queue.id, acks), claim))
+      : await execute<ClaimRow>(manager, CLAIM_OWN, claim);
     if (acks.length && !rows[0].acked) throw new LeaseLostError(await staleReceipts(manager, this.queue.id, acks));
     const opened = rows[0]?.lease_id ? rows[0] : null;
     // Remembered only to release it on close(); a lease past its deadline is the reaper's.
@@ -235,8 +241,12 @@ export class ConsumerSession {
   }
 
   private async ackAndClaim(acks: Receipt[], options: ReceiveOptions): Promise<ClaimRow[]> {
-    const params = [this.queue.id, ...receiptArrays(acks), acks.length, this.leaseId, options.max, options.leaseMs];
-    const rows = await query<ClaimRow>(this.dataSource.manager, ACK_AND_CLAIM_SQL, params);
+    const claim = { lease: this.leaseId, max: options.max, leaseMs: options.leaseMs };
+    const rows = await execute<ClaimRow>(
+      this.dataSource.manager,
+      ACK_AND_CLAIM,
+      Object.assign(receiptParams(this.queue.id, acks), claim), // not a spread: see Settlement.run
+    );
     if (!rows[0].acked) throw new LeaseLostError(await staleReceipts(this.dataSource.manager, this.queue.id, acks));
     return rows;
   }

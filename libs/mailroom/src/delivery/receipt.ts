@@ -43,7 +43,13 @@ function decodeReceipt(receipt: string): Receipt | null {
   return encodeReceipt(decoded.seq, decoded.id, decoded.delivery) === receipt ? decoded : null;
 }
 
-/** The three parallel arrays the settle statements unnest. */
-export function receiptArrays(receipts: Receipt[]): [string[], string[], number[]] {
-  return [receipts.map((r) => r.seq), receipts.map((r) => r.id), receipts.map((r) => r.delivery)];
+/** The parameters of settle.sql.ts's `held`: the queue, the three arrays it unnests, and how many receipts. */
+export function receiptParams(queueId: number, receipts: Receipt[]) {
+  return {
+    queue: queueId,
+    seqs: receipts.map((r) => r.seq),
+    ids: receipts.map((r) => r.id),
+    deliveries: receipts.map((r) => r.delivery),
+    count: receipts.length,
+  };
 }

@@ -1,19 +1,23 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { query, type TransactionOptions } from '../database/transaction';
+import { execute, type TransactionOptions } from '../database/transaction';
+import type { Statement } from '../database/sql-params';
 import { record } from '../observability/instruments';
 import { assertInteger, assertText, storableText } from '../errors/validate';
 import { InvalidRequestError, LeaseLostError } from '../errors/mailroom.errors';
 import { isDeadLetterReason, type DeadLetterReason } from '../dead-letter/dead-letter.service';
 import type { QueueService } from '../queue/queue.service';
-import { decodeReceipts, encodeReceipt, receiptArrays, type Receipt } from './receipt';
-import { ACK_SQL, EXTEND_SQL, LIVE_RECEIPTS_SQL, NACK_SQL } from './settle.sql';
+import { resolveRetryPolicy, type RetryPolicy } from '../queue/retry.policy';
+import { decodeReceipts, encodeReceipt, receiptParams, type Receipt } from './receipt';
+import { ACK, EXTEND, LIVE_RECEIPTS, NACK, type ReceiptParam } from './settle.sql';
 
 /** With `manager`, the settlement counts only if the caller's transaction commits. */
 export type SettleOptions = TransactionOptions;
 
 export interface NackOptions extends SettleOptions {
-  /** The message is deliverable again after this long (default: the queue's retry policy). */
+  /** The message is deliverable again after this long (default: `retry`'s delay, else the queue's retry policy's). */
   delayMs?: number;
+  /** Without `delayMs`, this policy decides the delay instead of the queue's (a handler's own `retry`). */
+  retry?: Partial<RetryPolicy>;
   /** Why the delivery failed; kept on the message as its last error. */
   reason?: string;
   /** The error's stack, kept (bounded) with the message for inspection. */
@@ -39,7 +43,7 @@ export class Settlement {
 
   async ack(queue: string, receipts: unknown, options: SettleOptions = {}): Promise<{ acked: number }> {
     const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
-    const rows = await this.run(queueId, decoded, ACK_SQL, [], options.manager);
+    const rows = await this.run(queueId, decoded, ACK, {}, options.manager);
     record('acked', queue, rows.length);
     return { acked: rows.length };
   }
@@ -47,6 +51,7 @@ export class Settlement {
   async nack(queue: string, receipts: unknown, options: NackOptions = {}): Promise<{ nacked: number }> {
     const { delayMs = null, deadLetter = false } = options;
     if (delayMs !== null) assertInteger(delayMs, 'delayMs', 0, 2_147_483_647);
+    const retry = options.retry === undefined ? null : resolveRetryPolicy(options.retry);
     if (typeof deadLetter !== 'boolean') throw new InvalidRequestError('deadLetter', 'must be a boolean');
     if (options.reason !== undefined) assertText(String(options.reason), 'reason');
     // Cut at the bound, which can split a surrogate pair: drop the half left over.
@@ -56,8 +61,23 @@ export class Settlement {
     const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
     const buried = options.deadLetterReason ?? 'rejected';
     if (!isDeadLetterReason(buried)) throw new InvalidRequestError('deadLetterReason', 'is not a dead-letter reason');
-    const params = [delayMs, reason, deadLetter, stack, buried];
-    const rows = await this.run<{ reason: string | null }>(queueId, decoded, NACK_SQL, params, options.manager);
+    const rows = await this.run<{ reason: string | null }>(
+      queueId,
+      decoded,
+      NACK,
+      {
+        delay: delayMs,
+        error: reason,
+        reject: deadLetter,
+        stack,
+        reason: buried,
+        retryStrategy: retry?.strategy ?? null,
+        retryDelayMs: retry?.delayMs ?? null,
+        retryMaxDelayMs: retry?.maxDelayMs ?? null,
+        retryJitter: retry?.jitter ?? null,
+      },
+      options.manager,
+    );
     const failed = countBy(rows, (row) => row.reason);
     record('nacked', queue, rows.length, failed.get(null) ?? 0);
     for (const [reason, n] of failed) if (reason !== null) record('deadLettered', queue, reason, n);
@@ -72,7 +92,7 @@ export class Settlement {
   ): Promise<{ leaseExpiresAt: Date }> {
     assertInteger(leaseMs, 'leaseMs', 100, 12 * 3_600_000);
     const [queueId, decoded] = await this.prepare(queue, receipts, options.manager);
-    const rows = await this.run<{ expires_at: Date }>(queueId, decoded, EXTEND_SQL, [leaseMs], options.manager);
+    const rows = await this.run<{ expires_at: Date }>(queueId, decoded, EXTEND, { ms: leaseMs }, options.manager);
     const earliest = rows.reduce((min, row) => (row.expires_at < min ? row.expires_at : min), rows[0].expires_at);
     return { leaseExpiresAt: earliest };
   }
@@ -83,15 +103,17 @@ export class Settlement {
     return [ref.id, decoded];
   }
 
-  private async run<R = { seq: string }>(
+  /** Runs a settle statement with the receipts' parameters and its own `extra` ones. */
+  private async run<R = { seq: string }, K extends string = ReceiptParam>(
     queueId: number,
     receipts: Receipt[],
-    sql: string,
-    extra: unknown[],
+    sql: Statement<ReceiptParam | K>,
+    extra: { readonly [name in Exclude<K, ReceiptParam>]: unknown },
     manager?: EntityManager,
   ): Promise<R[]> {
-    const params = [queueId, ...receiptArrays(receipts), receipts.length, ...extra];
-    const rows = await query<R>(manager ?? this.dataSource.manager, sql, params);
+    // Object.assign, not spread: spreading these objects cost ~5 µs a call on Node 20 (a microbenchmark), as much as the rest.
+    const args = Object.assign(receiptParams(queueId, receipts), extra) as { [name in ReceiptParam | K]: unknown };
+    const rows = await execute<R, ReceiptParam | K>(manager ?? this.dataSource.manager, sql, args);
     if (rows.length > 0) return rows;
     throw new LeaseLostError(await staleReceipts(manager ?? this.dataSource.manager, queueId, receipts));
   }
@@ -99,10 +121,11 @@ export class Settlement {
 
 /** Failure path only: the receipts of `receipts` that no longer name a live delivery. */
 export async function staleReceipts(manager: EntityManager, queueId: number, receipts: Receipt[]): Promise<string[]> {
-  const rows = await query<{ seq: string; delivery_count: number }>(manager, LIVE_RECEIPTS_SQL, [
-    queueId,
-    ...receiptArrays(receipts),
-  ]);
+  const rows = await execute<{ seq: string; delivery_count: number }>(
+    manager,
+    LIVE_RECEIPTS,
+    receiptParams(queueId, receipts),
+  );
   // A delivery is (sequence, delivery number): an old receipt of a redelivered message is stale, its new one live.
   const live = new Set(rows.map((row) => `${row.seq}.${row.delivery_count}`));
   const stale = receipts.filter((r) => !live.has(`${r.seq}.${r.delivery}`));

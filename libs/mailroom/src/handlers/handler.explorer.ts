@@ -2,51 +2,47 @@ import { Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { MailroomServices } from '../services/mailroom.services';
-import { resolveConsumerSpec, type ConsumerSpec, type OnTopicOptions } from './handler.options';
+import type { ConsumerSpec, OnTopicOptions } from './handler.options';
 import { ON_MESSAGE, type HandlerMetadata } from './on-message.decorator';
-import { PushConsumer, type MessageHandler } from './push.consumer';
+import { PushConsumers, type HandlerDeclaration } from './push.consumers';
 
-interface FoundHandler {
-  where: string;
+interface FoundHandler extends HandlerDeclaration {
   metadata: HandlerMetadata;
-  spec: ConsumerSpec;
-  handler: MessageHandler;
 }
 
 /**
  * Finds `@OnMessage` / `@OnTopic` methods on the app's providers at start, declares
  * what they consume (missing queues, topics, subscriptions), and runs a PushConsumer for
- * each. Every mistake it can see fails the start with what to do about it.
+ * each (PushConsumers, the start-up path it shares with the microservices transport).
+ * Every mistake it can see fails the start with what to do about it.
  */
 @Injectable()
 export class HandlerExplorer {
-  private consumers: PushConsumer[] = [];
+  private readonly consumers: PushConsumers;
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly services: MailroomServices,
-  ) {}
-
-  async start(): Promise<void> {
-    const found = this.discover();
-    const queues: string[] = [];
-    for (const handler of found) queues.push(await this.declare(handler));
-    this.consumers = found.map((h, i) => new PushConsumer(this.services, queues[i], h.spec, h.handler));
-    for (const [i, consumer] of this.consumers.entries()) {
-      const { options } = await this.services.queues.get(queues[i]);
-      consumer.start(found[i].spec.leaseMs ?? options.leaseMs);
-    }
+  ) {
+    this.consumers = new PushConsumers(services);
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.stop()));
-    this.consumers = [];
+  start(): Promise<void> {
+    return this.consumers.start(this.discover(), (handler) => this.declare(handler));
+  }
+
+  /** Whether stop() has begun: no handler starts a call any more (running ones may be finishing). */
+  get stopping(): boolean {
+    return this.consumers.stopping;
+  }
+
+  stop(): Promise<void> {
+    return this.consumers.stop();
   }
 
   private discover(): FoundHandler[] {
     const found: FoundHandler[] = [];
-    const byConsumer = new Map<string, string>();
     for (const wrapper of this.discovery.getProviders()) {
       const prototype = wrapper.metatype?.prototype;
       if (!prototype || typeof prototype !== 'object') continue;
@@ -55,24 +51,16 @@ export class HandlerExplorer {
         if (!metadata) continue;
         const where = `${wrapper.name?.toString() ?? prototype.constructor.name}.${method}`;
         assertSingleton(wrapper, where);
-        const spec = resolveConsumerSpec(metadata.options, where, metadata.kind === 'topic');
-        const other = byConsumer.get(spec.consumer);
-        if (other) {
-          throw new Error(
-            `Mailroom handlers ${other} and ${where} both use consumer name "${spec.consumer}". ` +
-              'A consumer name is the inbox key and must be unique: give one of them another `consumer`.',
-          );
-        }
-        byConsumer.set(spec.consumer, where);
         const instance = wrapper.instance as Record<string, (...args: unknown[]) => unknown>;
-        found.push({ where, metadata, spec, handler: instance[method].bind(instance) });
+        const handler = instance[method].bind(instance);
+        found.push({ where, metadata, options: metadata.options, topic: metadata.kind === 'topic', handler });
       }
     }
     return found;
   }
 
   /** Creates what the handler consumes if missing; returns the queue to consume. */
-  private async declare({ metadata, spec }: FoundHandler): Promise<string> {
+  private async declare({ metadata, spec }: FoundHandler & { spec: ConsumerSpec }): Promise<string> {
     if (metadata.kind === 'queue') {
       await this.services.ensureQueue(metadata.queue, metadata.options.queueOptions);
       return metadata.queue;

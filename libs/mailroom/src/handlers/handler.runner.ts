@@ -12,7 +12,6 @@ import { reportFailure } from './handler.events';
 import type { ConsumerSpec } from './handler.options';
 import { cancelRunningStatement, HandlerTimedOutError, withHandlerTimeout } from './handler.timeout';
 import type { MessageContext } from './message-context';
-import { retryDelay } from '../queue/retry.policy';
 import { settleWithRetries } from './settle.retry';
 import type { NackOptions } from '../delivery/settlement';
 
@@ -208,8 +207,6 @@ export class HandlerRunner {
 
   /** Without an explicit delay, the handler's retry policy decides, else the queue's. */
   private nack(message: ReceivedMessage, options: Omit<NackOptions, 'manager'>): Promise<unknown> {
-    const policy = this.spec.retry;
-    const delayMs = options.delayMs ?? (policy ? retryDelay(policy, message.deliveryCount) : undefined);
-    return this.services.delivery.nack(this.queue, [message.receipt], { ...options, delayMs });
+    return this.services.delivery.nack(this.queue, [message.receipt], { ...options, retry: this.spec.retry });
   }
 }

@@ -1,10 +1,10 @@
 import { initialTransition } from 'xstate';
-import { query } from '../database/transaction';
+import { execute, query } from '../database/transaction';
 import type { PersistedActor } from '../actor/actor.entity';
 import type { ActorKind } from '../actor/actor.store';
 import { LeaseEntity } from './lease.entity';
 import { leaseMachine, type LeaseContext } from './lease.machine';
-import { FORGET_LEASE_SQL, RETURN_MESSAGES_SQL } from './lease.sql';
+import { FORGET_LEASE_SQL, RETURN_MESSAGES } from './lease.sql';
 
 /** Lease actors as the actor store keeps them. */
 export const leaseActor: ActorKind<typeof leaseMachine, LeaseEntity> = {
@@ -15,7 +15,7 @@ export const leaseActor: ActorKind<typeof leaseMachine, LeaseEntity> = {
   effects: {
     returnMessages: async (manager, row, params) => {
       const { countAttempt } = params as { countAttempt: boolean };
-      await query(manager, RETURN_MESSAGES_SQL, [row.id, countAttempt ? 1 : 0, row.consumer]);
+      await execute(manager, RETURN_MESSAGES, { lease: row.id, spend: countAttempt ? 1 : 0, consumer: row.consumer });
     },
     forget: async (manager, row) => {
       await query(manager, FORGET_LEASE_SQL, [row.id]);

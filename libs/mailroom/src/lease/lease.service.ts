@@ -1,4 +1,4 @@
-import { query } from '../database/transaction';
+import { execute } from '../database/transaction';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { ActorStore } from '../actor/actor.store';
@@ -8,7 +8,7 @@ import { record, type QueueCount } from '../observability/instruments';
 import type { QueueRef } from '../queue/queue.service';
 import { leaseActor } from './lease.actor';
 import { leaseMachine } from './lease.machine';
-import { EXPIRE_LEASES_SQL } from './lease.sql';
+import { EXPIRE_LEASES } from './lease.sql';
 
 /** Leases one reaper statement expires; a pass repeats it while it finds a full batch. */
 const REAP_BATCH = 5_000;
@@ -16,7 +16,7 @@ const UNIQUE_VIOLATION = '23505';
 
 /**
  * The lease machine's EXPIRE transition, which the reaper applies in bulk: the effects
- * EXPIRE_LEASES_SQL performs for every expiring lease are read from the machine here, so
+ * EXPIRE_LEASES performs for every expiring lease are read from the machine here, so
  * the statement cannot drift from the definition unnoticed (a changed machine fails at load).
  */
 const EXPIRE = (() => {
@@ -24,9 +24,7 @@ const EXPIRE = (() => {
   const [expired, actions] = transition(leaseMachine, active, { type: 'EXPIRE' });
   const [returned, forgotten] = actions as { type: string; params?: { countAttempt: boolean } }[];
   if (expired.value !== 'expired' || returned?.type !== 'returnMessages' || forgotten?.type !== 'forget') {
-    throw new Error(
-      'lease machine: EXPIRE no longer returns the messages and forgets the lease; update EXPIRE_LEASES_SQL',
-    );
+    throw new Error('lease machine: EXPIRE no longer returns the messages and forgets the lease; update EXPIRE_LEASES');
   }
   return { spend: returned.params!.countAttempt ? 1 : 0 };
 })();
@@ -76,7 +74,7 @@ export class LeaseService {
 
   /**
    * One reaper pass, on one node at a time: every active lease past its deadline expires
-   * (EXPIRE_LEASES_SQL, set-based): its messages return, each spending one attempt, and its
+   * (EXPIRE_LEASES, set-based): its messages return, each spending one attempt, and its
    * row is deleted. Returns how many leases expired.
    */
   async reap(): Promise<number> {
@@ -85,7 +83,7 @@ export class LeaseService {
     await asSingleton(this.dataSource, CHORE_LOCKS.leaseReaper, async (tx) => {
       let pass: ReapRow;
       do {
-        [pass] = await query<ReapRow>(tx, EXPIRE_LEASES_SQL, [REAP_BATCH, EXPIRE.spend]);
+        [pass] = await execute<ReapRow>(tx, EXPIRE_LEASES, { batch: REAP_BATCH, spend: EXPIRE.spend });
         passes.push(pass);
         expired += pass.expired;
       } while (pass.expired === REAP_BATCH);

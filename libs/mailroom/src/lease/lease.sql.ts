@@ -1,4 +1,5 @@
 import { MESSAGE_CHANNEL } from '../database/channels';
+import { statement } from '../database/sql-params';
 import { bury, perQueue } from '../dead-letter/bury.sql';
 
 /**
@@ -42,19 +43,22 @@ woken AS (
 )`;
 
 /**
- * One lease's messages, as the lease actor's returnMessages effect: $1 lease id, $2 spend
- * (1 expired, 0 released), $3 its consumer. Runs inside the actor's transition, after its
- * row lock, so a concurrent claim (which updates the lease row first) cannot add messages.
+ * One lease's messages, as the lease actor's returnMessages effect: `spend` 1 expired, 0
+ * released. Runs inside the actor's transition, after its row lock, so a concurrent
+ * claim (which updates the lease row first) cannot add messages.
  */
-export const RETURN_MESSAGES_SQL = `
-WITH finished AS (SELECT $1::uuid AS id, $3::text AS consumer),
-${returnMessagesOf('finished', '$2')}
-SELECT count(*) FROM woken`;
+export const RETURN_MESSAGES = statement(
+  ['lease', 'spend', 'consumer'],
+  (p) => `
+WITH finished AS (SELECT ${p.lease}::uuid AS id, ${p.consumer}::text AS consumer),
+${returnMessagesOf('finished', p.spend)}
+SELECT count(*) FROM woken`,
+);
 
 /**
- * The reaper's pass, set-based: up to $1 active leases past their deadline take the lease
- * machine's EXPIRE transition at once — its effects applied in bulk, as lease.service.ts
- * derives them from the machine: returnMessages with $2 spend, then forget (the row is
+ * The reaper's pass, set-based: up to `batch` active leases past their deadline take the
+ * lease machine's EXPIRE transition at once — its effects applied in bulk, as
+ * lease.service.ts derives them from the machine: returnMessages with `spend`, then forget (the row is
  * deleted; a finished lease is not kept). One statement for thousands of leases, where one
  * actor transaction each took ~10 ms (3,000 expiring leases: 31 s to return the last).
  *
@@ -63,18 +67,21 @@ SELECT count(*) FROM woken`;
  * version, so a lease renewed since the scan is left alone. Also returns, per queue, the
  * messages it dead-lettered (by reason) and those it returned to be delivered again.
  */
-export const EXPIRE_LEASES_SQL = `
+export const EXPIRE_LEASES = statement(
+  ['batch', 'spend'],
+  (p) => `
 WITH expired AS (
   DELETE FROM mailroom_lease l
    WHERE l.id IN (SELECT id FROM mailroom_lease WHERE state = 'active' AND expires_at < now()
-                   ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+                   ORDER BY expires_at LIMIT ${p.batch} FOR UPDATE SKIP LOCKED)
      AND l.state = 'active' AND l.expires_at < now()
   RETURNING l.id, l.consumer
 ),
-${returnMessagesOf('expired', '$2')}
+${returnMessagesOf('expired', p.spend)}
 SELECT (SELECT count(*) FROM expired)::int AS expired, (SELECT count(*) FROM woken)::int AS woken,
        ${perQueue('doomed', 'reason')} AS dead_lettered,
-       ${perQueue('returned WHERE seq NOT IN (SELECT seq FROM doomed)')} AS returned`;
+       ${perQueue('returned WHERE seq NOT IN (SELECT seq FROM doomed)')} AS returned`,
+);
 
 /** The lease actor's forget effect: a finished lease's row goes ($1 lease id). */
 export const FORGET_LEASE_SQL = `DELETE FROM mailroom_lease WHERE id = $1`;

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Wakeups } from '../database/wakeups';
-import { retryDelay } from '../queue/retry.policy';
 import { asSingleton } from '../database/singleton';
 import { query } from '../database/transaction';
 import { record } from '../observability/instruments';
@@ -108,7 +107,8 @@ export class OutboxRelay {
           await query(tx, OUTBOX_DEAD_LETTER_SQL, [row.id, reason]);
           this.logger.warn(`row ${row.id} (key "${row.key}") moved to the outbox dead letters: ${reason}`);
         } else {
-          await query(tx, OUTBOX_FAILED_SQL, [row.id, retryDelay(this.options.retry, row.attempts + 1), reason]);
+          const { strategy, delayMs, maxDelayMs, jitter } = this.options.retry;
+          await query(tx, OUTBOX_FAILED_SQL, [row.id, reason, strategy, delayMs, maxDelayMs, jitter]);
           blocked.add(row.key);
         }
       }

@@ -1,4 +1,5 @@
 import { OUTBOX_CHANNEL } from '../database/channels';
+import { retryDelaySql } from '../queue/retry.policy.sql';
 
 /** Outbox statements. Rows are relayed in id order per (destination, key); see outbox.relay.ts. */
 
@@ -28,10 +29,15 @@ SELECT id, key, message_id, pattern, data, headers, attempts, next_attempt_at <=
 
 export const OUTBOX_DELIVERED_SQL = `DELETE FROM mailroom_outbox WHERE id = $1`;
 
-/** A failed attempt: retried after $2 ms. */
+/** A failed attempt ($2 its error): retried after the delay of the relay's retry policy ($3-$6). */
 export const OUTBOX_FAILED_SQL = `
 UPDATE mailroom_outbox
-   SET attempts = attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond', last_error = $3
+   SET attempts = attempts + 1,
+       next_attempt_at = now() + ${retryDelaySql(
+         { strategy: '$3::text', delayMs: '$4::int', maxDelayMs: '$5::int', jitter: '$6::float8' },
+         'attempts',
+       )} * interval '1 millisecond',
+       last_error = $2
  WHERE id = $1`;
 
 /** Out of attempts: moved, in one statement, to the outbox dead-letter table. */

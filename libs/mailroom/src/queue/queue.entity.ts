@@ -49,7 +49,7 @@ export class QueueEntity extends ActorRow {
     type: 'integer',
     nullable: true,
     comment:
-      'dead-letter.sql.ts moves exhausted, rejected and (opt-in) expired messages here in the statement that fails them.',
+      'dead-letter/bury.sql.ts moves exhausted, rejected and (opt-in) expired messages here in the statement that fails them.',
   })
   deadLetterQueueId: number | null;
 

@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { resolveRetryPolicy, retryDelay } from './retry.policy';
+import { resolveRetryPolicy, RETRY_DEFAULTS } from './retry.policy';
 
 describe('retry policy', () => {
-  it('doubles exponential delays up to the maximum', () => {
-    const policy = resolveRetryPolicy({ delayMs: 100, maxDelayMs: 1_000, jitter: 0 });
-    expect([1, 2, 3, 4, 5, 50].map((n) => retryDelay(policy, n))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
-  });
-
-  it('keeps fixed delays fixed and spreads them by jitter', () => {
-    const policy = resolveRetryPolicy({ strategy: 'fixed', delayMs: 1_000, jitter: 0.5 });
-    expect(retryDelay(policy, 7, () => 0)).toBe(1_000);
-    expect(retryDelay(policy, 7, () => 1)).toBe(500);
+  it('fills what is not given from the defaults', () => {
+    expect(resolveRetryPolicy(undefined)).toEqual(RETRY_DEFAULTS);
+    expect(resolveRetryPolicy({ strategy: 'fixed', delayMs: 10 })).toEqual({
+      ...RETRY_DEFAULTS,
+      strategy: 'fixed',
+      delayMs: 10,
+    });
   });
 
   it('names the bad field', () => {

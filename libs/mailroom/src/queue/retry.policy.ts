@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '../errors/mailroom.errors';
 import { assertInteger } from '../errors/validate';
 
-/** How long a failed delivery waits before it is offered again. */
+/** How long a failed delivery waits before it is offered again (the formula: retry.policy.sql.ts). */
 export interface RetryPolicy {
   strategy: 'fixed' | 'exponential';
   /** The first retry's delay (and every retry's, when fixed). */
@@ -34,13 +34,4 @@ export function resolveRetryPolicy(input: unknown, field = 'retry'): RetryPolicy
     throw new InvalidRequestError(`${field}.jitter`, 'must be a number from 0 to 1');
   }
   return policy;
-}
-
-/** The delay before the retry that follows failure number `failures` (1 for the first). */
-export function retryDelay(policy: RetryPolicy, failures: number, random = Math.random): number {
-  const base =
-    policy.strategy === 'fixed'
-      ? policy.delayMs
-      : Math.min(policy.maxDelayMs, policy.delayMs * 2 ** Math.max(0, Math.min(failures - 1, 30)));
-  return Math.round(base * (1 - policy.jitter * random()));
 }

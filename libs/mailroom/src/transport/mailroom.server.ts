@@ -10,9 +10,9 @@ import {
 import { isObservable, lastValueFrom } from 'rxjs';
 import { finalize } from 'rxjs/operators';
 import { servicesOf, type MailroomServices, type ServicesOwner } from '../services/mailroom.services';
-import { resolveConsumerSpec, type OnMessageOptions } from '../handlers/handler.options';
+import type { OnMessageOptions } from '../handlers/handler.options';
 import type { MessageContext } from '../handlers/message-context';
-import { PushConsumer } from '../handlers/push.consumer';
+import { PushConsumers } from '../handlers/push.consumers';
 import { QueueNotFoundError } from '../errors/mailroom.errors';
 import { assertName } from '../errors/validate';
 import { MailroomContext, TRANSPORT_HEADERS } from './mailroom.context';
@@ -48,7 +48,7 @@ export interface MailroomServerOptions {
  * `destinationOf` says. Use: `app.connectMicroservice({ strategy: new MailroomServer({ client, group }) })`.
  */
 export class MailroomServer extends Server<MailroomTransportEvents, MailroomStatus> implements CustomTransportStrategy {
-  private consumers: PushConsumer[] = [];
+  private readonly consumers: PushConsumers;
   private readonly registry: HandlerRegistry;
   private readonly events = new TransportEvents(this._status$, this.logger);
   private readonly services: MailroomServices;
@@ -57,6 +57,7 @@ export class MailroomServer extends Server<MailroomTransportEvents, MailroomStat
     super();
     assertName(options.group, 'group');
     this.services = servicesOf(options.client);
+    this.consumers = new PushConsumers(this.services);
     this.registry = new HandlerRegistry(this.services.dataSource);
     this.initializeSerializer(options);
     this.deserializer = options.deserializer ?? {
@@ -66,22 +67,21 @@ export class MailroomServer extends Server<MailroomTransportEvents, MailroomStat
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
     try {
-      const requestQueues: string[] = [];
-      for (const [route, handler] of this.messageHandlers) {
+      const patterns = [...this.messageHandlers].map(([route, handler]) => {
         const destination = destinationOf(route);
-        const queue = handler.isEventHandler ? await this.subscribe(destination) : await this.requestQueue(destination);
-        if (!handler.isEventHandler) requestQueues.push(queue);
-        const spec = resolveConsumerSpec(
-          { ...this.options.consumer, consumer: `${this.options.group}.${destination}`.slice(0, 128) },
-          `MailroomServer(${route})`,
-          false,
-        );
-        const run = handler.isEventHandler ? this.onEvent(route, handler) : this.onRequest(route, handler);
-        const consumer = new PushConsumer(this.services, queue, spec, run);
-        const { options } = await this.services.queues.get(queue);
-        consumer.start(spec.leaseMs ?? options.leaseMs);
-        this.consumers.push(consumer);
-      }
+        return {
+          where: `MailroomServer(${route})`,
+          options: { ...this.options.consumer, consumer: `${this.options.group}.${destination}`.slice(0, 128) },
+          topic: false,
+          handler: handler.isEventHandler ? this.onEvent(route, handler) : this.onRequest(route, handler),
+          destination,
+          event: handler.isEventHandler,
+        };
+      });
+      await this.consumers.start(patterns, ({ event, destination }) =>
+        event ? this.subscribe(destination) : this.requestQueue(destination),
+      );
+      const requestQueues = patterns.filter((p) => !p.event).map((p) => p.destination);
       await this.registry.register(requestQueues, (error) => {
         if (error) this.events.error(error, 'renewing the handler registry failed');
         this.events.status(error ? 'disconnected' : 'connected');
@@ -97,8 +97,7 @@ export class MailroomServer extends Server<MailroomTransportEvents, MailroomStat
   /** Withdraws the patterns first, so new requests fail at once rather than wait for nobody. */
   async close(): Promise<void> {
     await this.registry.withdraw();
-    await Promise.all(this.consumers.map((c) => c.stop()));
-    this.consumers = [];
+    await this.consumers.stop();
     this.events.status('disconnected');
   }
 

@@ -4,7 +4,7 @@ import type { MailroomServices } from '../services/mailroom.services';
 import { NonRetryableError } from '../errors/mailroom.errors';
 import { storableText } from '../errors/validate';
 import { query } from '../database/transaction';
-import { POLICY_DELAY_SQL } from '../dead-letter/bury.sql';
+import { QUEUE_RETRY_POLICY, retryDelaySql } from '../queue/retry.policy.sql';
 import { MESSAGE_CHANNEL } from '../database/channels';
 import { AfterCommit } from './workflow.after-commit';
 import type { WorkflowDefinition } from './workflow.definition';
@@ -27,7 +27,7 @@ const RETRY_JOB_SQL = `
 WITH job AS (
   UPDATE mailroom_message m
      SET delivery_count = m.delivery_count + 1, attempts = m.attempts + 1,
-         visible_at = now() + ${POLICY_DELAY_SQL('m.attempts')} * interval '1 millisecond',
+         visible_at = now() + ${retryDelaySql(QUEUE_RETRY_POLICY, 'm.attempts')} * interval '1 millisecond',
          last_error = $2, first_failed_at = coalesce(m.first_failed_at, now()), last_failed_at = now()
     FROM mailroom_queue q
    WHERE m.id = $1 AND m.lease_id IS NULL AND q.id = m.queue_id

@@ -3,8 +3,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The broker's access control (src/auth): API keys (only a slow hash of each is kept), the
  * audit trail of management actions, and the secrets receipts are signed with at the REST
- * edge. Broker-only tables: they ship in `brokerMigrations`, which the broker runs at start
- * after `mailroomMigrations`; an application using the library in-process never creates them.
+ * edge. Broker-only tables: they are in `brokerMigrations` (../broker-migrations.ts), which the
+ * broker runs at start after `mailroomMigrations`; an application using the library in-process
+ * never creates them.
  */
 export class BrokerAuth1732000000008 implements MigrationInterface {
   name = 'BrokerAuth1732000000008';
