@@ -7,6 +7,7 @@ import { authenticate } from './auth/authenticate';
 import { dashboardLogin } from './auth/dashboard-login';
 import { KeysService } from './auth/keys.service';
 import { sameOriginForms } from './http/forms';
+import { ShutdownSignal } from './http/shutdown.signal';
 import { BATCH_FRAMING_BYTES, readBody, refuseUnreadableBodies } from './http/json-body';
 import { setupOpenApi } from './http/openapi';
 import { requestLog } from './logging/request.log';
@@ -67,6 +68,14 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<NestFa
   fastify.addHook('onRequest', refuseUnreadableBodies(limit));
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', readBody(limit));
+  // Shutdown closes the idle keep-alive connections once, as it begins; a request still
+  // running then (a long-poll or redrive answering the shutdown) would leave its connection
+  // open and idle for the keep-alive time, holding close() that long: its answer closes it.
+  const shutdown = app.get(ShutdownSignal).signal;
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (shutdown.aborted) reply.header('connection', 'close');
+    done(null, payload);
+  });
   setupOpenApi(app);
   return app;
 }

@@ -128,7 +128,10 @@ export function resolveConsumerSpec(
     if (transactionBatch > 1 && !exactlyOnce) {
       throw new InvalidRequestError('transactionBatch', "applies to mode 'exactly-once' only");
     }
-    const prefetch = options.prefetch ?? concurrency * (options.transactionBatch ?? 1);
+    // Exactly-once, a slot's share of the waiting messages runs as one transaction: the window
+    // starts at a full batch per slot, or with one held message per slot (concurrency 1, the
+    // default) every message would run alone and no transaction would ever be shared.
+    const prefetch = options.prefetch ?? Math.min(10_000, concurrency * transactionBatch);
     assertInteger(prefetch, 'prefetch', concurrency, 10_000);
     const prefetchMax = options.prefetch ?? Math.max(prefetch, ADAPTIVE_PREFETCH_CEILING);
     if (options.mode !== undefined && !(options.mode in MODES)) {
