@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mailroomEntities, MailroomClient, OnMessage, type MailroomOptions, type MessageContext } from '@mailroom/core';
 // Not part of the public API: the helper every singleton chore (reaper, janitor, relay) runs through.
 import { asSingleton, CHORE_LOCKS } from '../../libs/mailroom/src/database/singleton';
+import { setPreparedStatements } from '../../libs/mailroom/src/database/transaction';
 // Internal: the node's LISTEN connection, to see a notification arrive rather than infer it from timing.
 import { servicesOf } from '../../libs/mailroom/src/services/mailroom.services';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
@@ -207,6 +208,9 @@ describe.skipIf(!binary && !inCi)('behind PgBouncer in transaction mode', () => 
 
   it('runs singleton chores on one node at a time (transaction-scoped locks), and the reaper returns expired leases', async () => {
     const nodes = await Promise.all([pooledDataSource(), pooledDataSource()]);
+    // No client has started on these yet, and the chores run before one does: as a client
+    // started with preparedStatements: false would, send their statements unnamed.
+    for (const node of nodes) setPreparedStatements(node, false);
     const run = (node: number) =>
       asSingleton(nodes[node], CHORE_LOCKS.janitor, async (tx) => {
         await tx.query(`INSERT INTO chore_run VALUES ($1, clock_timestamp(), NULL)`, [node]);
