@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MailroomClient } from '@mailroom/core';
+import { resolveConsumerSpec } from '@mailroom/core/handlers/handler.options';
+import { PushConsumer } from '@mailroom/core/handlers/push.consumer';
+import { servicesOf } from '@mailroom/core/services/mailroom.services';
+import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { until } from '../support/wait';
+
+/**
+ * An ack that fails for good (the database away for longer than the settle retries) leaves
+ * its message in the push consumer's session lease. The consumer's own claims and heartbeat
+ * must stop renewing that lease, so it expires and the message comes back while the
+ * consumer lives; a handler still running on that lease keeps it, and acks once.
+ *
+ * The fault is real Postgres refusing the first DELETE of a message (an ack) once, through
+ * a trigger: the ack fails while claims, extends and the reaper work, which is the case
+ * the claim-side fix (test/faults/lost-claim-reply.spec.ts) does not cover. The retries are
+ * cut to one try so that the failure is final at once.
+ */
+let db: TestDatabase;
+let client: MailroomClient;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  client = await startClient(db.dataSource);
+  await db.dataSource.query(`
+    CREATE SEQUENCE ack_faults;
+    CREATE FUNCTION fail_first_ack() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF nextval('ack_faults') = 1 THEN RAISE EXCEPTION 'injected: the ack never reached the database'; END IF;
+      RETURN OLD;
+    END $$;
+    CREATE TRIGGER fail_first_ack BEFORE DELETE ON mailroom_message FOR EACH ROW EXECUTE FUNCTION fail_first_ack();`);
+});
+afterAll(async () => {
+  await client?.close();
+  await db?.drop();
+});
+
+const failedAcks = async () => {
+  const [row] = await db.dataSource.query(`SELECT is_called, last_value FROM ack_faults`);
+  return row.is_called ? Number(row.last_value) : 0;
+};
+
+describe('an ack that failed for good', () => {
+  it('comes back through the expiry of the lease it was held in, while a handler on that lease keeps it', async () => {
+    const queue = 'unsettled';
+    const leaseMs = 1_000;
+    await client.createQueue(queue, { leaseMs });
+    const deliveries: string[] = [];
+    let finishSlow: () => void = () => undefined;
+    const slowDone = new Promise<void>((resolve) => (finishSlow = resolve));
+    const attemptsSeen: number[] = [];
+    const handler = async (body: unknown, ctx: { deliveryCount: number; id: string }) => {
+      deliveries.push(`${body}#${ctx.deliveryCount}`);
+      if (body === 'slow') await slowDone;
+      if (body === 'victim' && ctx.deliveryCount > 1) {
+        const [row] = await db.dataSource.query(`SELECT attempts FROM mailroom_message WHERE id = $1`, [ctx.id]);
+        attemptsSeen.push(row.attempts);
+      }
+    };
+    const spec = resolveConsumerSpec({ concurrency: 2, prefetch: 3, leaseMs }, 'Test.unsettled', false);
+    const consumer = new PushConsumer(servicesOf(client), queue, spec, handler as never, { settleAttempts: 1 });
+    consumer.start(leaseMs);
+    try {
+      // One claim takes both into the session's lease: `slow` runs on, `victim`'s ack fails.
+      await client.sendBatch(queue, [{ body: 'slow' }, { body: 'victim' }]);
+      await until(() => deliveries.length === 2);
+      await until(async () => (await failedAcks()) === 1);
+      const [held] = await db.dataSource.query(
+        `SELECT l.id, l.expires_at FROM mailroom_lease l JOIN mailroom_message m ON m.lease_id = l.id WHERE m.body = '"slow"'`,
+      );
+      // `slow` outlives its lease's deadline as it stood then: the heartbeat must keep extending it.
+      await until(async () => {
+        const [now] = await db.dataSource.query(`SELECT now() > $1::timestamptz AS past`, [held.expires_at]);
+        return now.past;
+      }, 30_000);
+      expect(await db.dataSource.query(`SELECT 1 FROM mailroom_lease WHERE id = $1`, [held.id])).toHaveLength(1);
+      finishSlow();
+
+      await until(() => deliveries.includes('victim#2'), 30_000);
+      await until(async () => (await client.getQueue(queue)).stats.inFlight === 0);
+      expect(deliveries).toEqual(['slow#1', 'victim#1', 'victim#2']); // `slow` acked once, on its old lease
+      expect(attemptsSeen).toEqual([1]); // the lease's expiry counted the attempt
+      expect((await client.getQueue(queue)).stats).toMatchObject({ available: 0, inFlight: 0 });
+    } finally {
+      finishSlow();
+      await consumer.stop();
+    }
+  });
+});
