@@ -12,10 +12,10 @@ import { until } from '../support/wait';
  * must stop renewing that lease, so it expires and the message comes back while the
  * consumer lives; a handler still running on that lease keeps it, and acks once.
  *
- * The fault is real Postgres refusing the first DELETE of a message (an ack) once, through
- * a trigger: the ack fails while claims, extends and the reaper work, which is the case
- * the claim-side fix (test/faults/lost-claim-reply.spec.ts) does not cover. The retries are
- * cut to one try so that the failure is final at once.
+ * The fault is real Postgres refusing one ack (a DELETE) or one nack (an UPDATE) through a
+ * trigger, once: the settle fails while claims, extends and the reaper work, which is the
+ * case the claim-side fix (test/faults/lost-claim-reply.spec.ts) does not cover. The
+ * retries are cut to one try so that the failure is final at once.
  */
 let db: TestDatabase;
 let client: MailroomClient;
@@ -27,18 +27,26 @@ beforeAll(async () => {
     CREATE SEQUENCE ack_faults;
     CREATE FUNCTION fail_first_ack() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF nextval('ack_faults') = 1 THEN RAISE EXCEPTION 'injected: the ack never reached the database'; END IF;
+      IF OLD.body = '"victim"' AND nextval('ack_faults') = 1 THEN RAISE EXCEPTION 'injected: the ack never reached the database'; END IF;
       RETURN OLD;
     END $$;
-    CREATE TRIGGER fail_first_ack BEFORE DELETE ON mailroom_message FOR EACH ROW EXECUTE FUNCTION fail_first_ack();`);
+    CREATE TRIGGER fail_first_ack BEFORE DELETE ON mailroom_message FOR EACH ROW EXECUTE FUNCTION fail_first_ack();
+    CREATE SEQUENCE nack_faults;
+    CREATE FUNCTION fail_first_nack() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF nextval('nack_faults') = 1 THEN RAISE EXCEPTION 'injected: the nack never reached the database'; END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER fail_first_nack BEFORE UPDATE ON mailroom_message FOR EACH ROW
+      WHEN (NEW.last_error = 'refused once') EXECUTE FUNCTION fail_first_nack();`);
 });
 afterAll(async () => {
   await client?.close();
   await db?.drop();
 });
 
-const failedAcks = async () => {
-  const [row] = await db.dataSource.query(`SELECT is_called, last_value FROM ack_faults`);
+const failedAcks = async (sequence = 'ack_faults') => {
+  const [row] = await db.dataSource.query(`SELECT is_called, last_value FROM ${sequence}`);
   return row.is_called ? Number(row.last_value) : 0;
 };
 
@@ -85,6 +93,29 @@ describe('an ack that failed for good', () => {
       expect((await client.getQueue(queue)).stats).toMatchObject({ available: 0, inFlight: 0 });
     } finally {
       finishSlow();
+      await consumer.stop();
+    }
+  });
+
+  it('a nack likewise: the failed delivery comes back when its lease expires', async () => {
+    const queue = 'unsettled-nack';
+    await client.createQueue(queue, { leaseMs: 1_000 });
+    const deliveries: number[] = [];
+    const handler = (_body: unknown, ctx: { deliveryCount: number }) => {
+      deliveries.push(ctx.deliveryCount);
+      if (ctx.deliveryCount === 1) throw new Error('refused once');
+    };
+    const spec = resolveConsumerSpec({ concurrency: 1, prefetch: 2, leaseMs: 1_000 }, 'Test.nack', false);
+    const consumer = new PushConsumer(servicesOf(client), queue, spec, handler as never, { settleAttempts: 1 });
+    consumer.start(1_000);
+    try {
+      await client.send(queue, 'fails, and so does its nack');
+      await until(async () => (await failedAcks('nack_faults')) >= 1);
+      await until(() => deliveries.length === 2, 30_000);
+      await until(async () => (await client.getQueue(queue)).stats.inFlight === 0);
+      expect(deliveries).toEqual([1, 2]);
+      expect((await client.getQueue(queue)).stats).toMatchObject({ available: 0, inFlight: 0 });
+    } finally {
       await consumer.stop();
     }
   });
