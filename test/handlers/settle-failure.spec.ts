@@ -25,9 +25,14 @@ beforeAll(async () => {
   client = await startClient(db.dataSource);
   await db.dataSource.query(`
     CREATE SEQUENCE ack_faults;
+    CREATE SEQUENCE stop_faults;
     CREATE FUNCTION fail_first_ack() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF OLD.body = '"victim"' AND nextval('ack_faults') = 1 THEN RAISE EXCEPTION 'injected: the ack never reached the database'; END IF;
+      IF OLD.body = '"victim"' THEN
+        IF nextval('ack_faults') = 1 THEN RAISE EXCEPTION 'injected: the ack never reached the database'; END IF;
+      ELSIF OLD.body = '"victim-at-stop"' THEN
+        IF nextval('stop_faults') = 1 THEN RAISE EXCEPTION 'injected: the ack never reached the database'; END IF;
+      END IF;
       RETURN OLD;
     END $$;
     CREATE TRIGGER fail_first_ack BEFORE DELETE ON mailroom_message FOR EACH ROW EXECUTE FUNCTION fail_first_ack();
@@ -117,6 +122,39 @@ describe('an ack that failed for good', () => {
       expect((await client.getQueue(queue)).stats).toMatchObject({ available: 0, inFlight: 0 });
     } finally {
       await consumer.stop();
+    }
+  });
+
+  it('stop() still releases what never started on a lease left to expire, without spending an attempt', async () => {
+    const queue = 'unsettled-stop';
+    await client.createQueue(queue, { leaseMs: 30_000 });
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const started: string[] = [];
+    const handler = async (body: unknown) => {
+      started.push(String(body));
+      if (body !== 'victim-at-stop') await blocked;
+    };
+    const options = { concurrency: 2, prefetch: 4, shutdownTimeoutMs: 0, leaseMs: 30_000 };
+    const spec = resolveConsumerSpec(options, 'Test.stop', false);
+    const consumer = new PushConsumer(servicesOf(client), queue, spec, handler as never, { settleAttempts: 1 });
+    consumer.start(30_000);
+    try {
+      // One claim, one lease: `victim-at-stop`'s ack fails, `third` takes its slot, `fourth` waits.
+      await client.sendBatch(
+        queue,
+        ['first', 'victim-at-stop', 'third', 'fourth'].map((body) => ({ body })),
+      );
+      await until(async () => started.length === 3 && (await failedAcks('stop_faults')) === 1);
+      await consumer.stop();
+      const rows = await db.dataSource.query(
+        `SELECT body, attempts, lease_id FROM mailroom_message WHERE queue_id = (SELECT id FROM mailroom_queue WHERE name = $1)`,
+        [queue],
+      );
+      expect(rows.find((r: { body: string }) => r.body === 'fourth')).toMatchObject({ attempts: 0, lease_id: null });
+      expect(rows.every((r: { lease_id: string | null }) => r.lease_id === null)).toBe(true);
+    } finally {
+      release();
     }
   });
 });
