@@ -62,6 +62,8 @@ export type LeaseOwnership = 'per-receive' | 'session';
 export class ConsumerSession {
   /** The session lease (`session` ownership). */
   private leaseId: string | null = null;
+  /** Session leases no longer renewed by claims (retireLease), released on close() if still there. */
+  private readonly retired = new Set<string>();
   /** `per-receive`: leases this session opened, by deadline (ms), released on close(). */
   private readonly ownLeases = new Map<string, number>();
   private readonly leaseRow: ReturnType<typeof newLease>;
@@ -91,7 +93,7 @@ export class ConsumerSession {
   get idle(): boolean {
     const now = Date.now();
     for (const [id, deadline] of this.ownLeases) if (deadline < now) this.ownLeases.delete(id);
-    return this.receiving === 0 && this.leaseId === null && this.ownLeases.size === 0;
+    return this.receiving === 0 && this.leaseId === null && this.ownLeases.size === 0 && this.retired.size === 0;
   }
 
   async receive(options: ReceiveOptions): Promise<ReceivedMessage[]> {
@@ -129,11 +131,25 @@ export class ConsumerSession {
     }
   }
 
+  /**
+   * The session's claims stop renewing its lease: the next one opens a new lease. The old
+   * one keeps what it holds while extends of those receipts (a push consumer's heartbeat
+   * for the messages it still runs or holds) renew it; then it expires, and the reaper
+   * returns what nobody settled, counting an attempt. For a message in it that nobody
+   * will settle: a claim's answer that was lost, an ack or nack that failed for good.
+   */
+  retireLease(): void {
+    if (this.leaseId) this.retired.add(this.leaseId);
+    this.leaseId = null;
+  }
+
   /** Ends the session: unsettled messages of its live leases return without spending an attempt. */
   async close(): Promise<void> {
-    const leaseIds = [...this.ownLeases.keys(), ...(this.leaseId ? [this.leaseId] : [])];
+    // A retired lease that expired and was reaped already is gone: its release finds nothing.
+    const leaseIds = [...this.ownLeases.keys(), ...(this.leaseId ? [this.leaseId] : []), ...this.retired];
     this.leaseId = null;
     this.ownLeases.clear();
+    this.retired.clear();
     for (const id of leaseIds) await this.leases.release(id);
   }
 
@@ -205,7 +221,7 @@ export class ConsumerSession {
         // A claim whose answer was lost (the connection died, a failover) may have committed:
         // messages no one will handle sit in this lease. Its claims must stop renewing it, so
         // it expires once its held messages settle and the reaper offers them again.
-        if (!(error instanceof LeaseLostError)) this.leaseId = null;
+        if (!(error instanceof LeaseLostError)) this.retireLease();
         throw error;
       });
       acks = []; // acked (a stale receipt has thrown)

@@ -75,6 +75,17 @@ export class ConsumerSessions {
     return this.sessions.size;
   }
 
+  /**
+   * The session's claims stop renewing its current lease (ConsumerSession.retireLease).
+   * Needs no database: it is asked for when the database failed a settle.
+   */
+  retireLease(queue: string, consumer = this.settings.defaultConsumer, sessionName?: string): void {
+    for (const [key, session] of this.sessions) {
+      if (session.queue.name === queue && key === sessionKey(session.queue, consumer, sessionName))
+        session.retireLease();
+    }
+  }
+
   /** Ends one session gracefully: its unsettled messages return without spending an attempt. */
   async release(queue: string, consumer = this.settings.defaultConsumer, sessionName?: string): Promise<void> {
     const ref = await this.queues.ref(queue);

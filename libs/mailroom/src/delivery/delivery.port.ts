@@ -3,7 +3,7 @@ import type { ReceiveRequest } from './consumer.sessions';
 import type { NackOptions, SettleOptions } from './settlement';
 
 /**
- * The five things a consumer does with deliveries, and all that the push consumer, the
+ * The six things a consumer does with deliveries, and all that the push consumer, the
  * handler runner, the transport and workflows depend on (the REST broker and the public
  * client go through the same implementation). Every settlement is fenced by its receipts.
  */
@@ -20,4 +20,9 @@ export interface DeliveryPort {
   ): Promise<{ leaseExpiresAt: Date }>;
   /** Ends a consumer's session: its leases return their messages without spending an attempt. */
   release(queue: string, consumer?: string, session?: string): Promise<void>;
+  /**
+   * A session's claims stop renewing the lease they renewed so far and open a new one: the
+   * old one expires once nothing extends it, and what nobody settled in it comes back.
+   */
+  retireLease(queue: string, consumer: string, session: string): void;
 }

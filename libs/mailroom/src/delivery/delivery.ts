@@ -30,4 +30,7 @@ export class Delivery implements DeliveryPort {
   release(queue: string, consumer?: string, session?: string): Promise<void> {
     return this.sessions.release(queue, consumer, session);
   }
+  retireLease(queue: string, consumer: string, session: string): void {
+    this.sessions.retireLease(queue, consumer, session);
+  }
 }

@@ -17,6 +17,16 @@ import type { NackOptions } from '../delivery/settlement';
 
 export type MessageHandler = (body: unknown, context: MessageContext) => unknown;
 
+/** How a runner settles: tries of each ack or nack, and whom to tell when one failed for good. */
+export interface SettlePolicy {
+  attempts: number;
+  /**
+   * An ack or nack failed, and not for a stale receipt: its message stays in the lease it
+   * was claimed in, to come back when that lease expires (the session must stop renewing it).
+   */
+  failed(): void;
+}
+
 /** ctx.nack() inside an exactly-once handler: roll the transaction back, then nack. */
 class NackRequested extends Error {
   constructor(readonly options: NackOptions) {
@@ -37,6 +47,7 @@ export class HandlerRunner {
     private readonly handler: MessageHandler,
     private readonly acks: AckBatcher,
     private readonly logger: Logger,
+    private readonly settling: SettlePolicy,
   ) {}
 
   handle(message: ReceivedMessage): Promise<void> {
@@ -62,7 +73,7 @@ export class HandlerRunner {
       // Past its timeout the delivery was failed for it: a late ack or nack must not count.
       if (timedOut) throw new LeaseLostError([message.receipt]);
       settled = true;
-      await work();
+      await this.noticingFailure(work());
     };
     const context: MessageContext = {
       ...this.describe(message),
@@ -81,7 +92,7 @@ export class HandlerRunner {
     // without holding it (a slot waiting for its ack's commit capped throughput at
     // concurrency ÷ commit time). The consumer counts pending acks against prefetch.
     if (!settled) {
-      settleWithRetries(() => this.acks.ack(message.receipt)).catch((error) =>
+      this.settleWithRetries(() => this.acks.ack(message.receipt)).catch((error) =>
         this.logger.error(`ack of ${message.id} failed (it will be redelivered): ${(error as Error).message}`),
       );
     }
@@ -200,9 +211,23 @@ export class HandlerRunner {
             deadLetter: error instanceof NonRetryableError,
             deadLetterReason: error instanceof NonRetryableError ? error.deadLetterReason : undefined,
           };
-    await settleWithRetries(() => this.nack(message, failure)).catch((e) =>
+    await this.settleWithRetries(() => this.nack(message, failure)).catch((e) =>
       this.logger.error(`nack of ${message.id} failed (it returns when its lease expires): ${e.message}`),
     );
+  }
+
+  private settleWithRetries(settle: () => Promise<unknown>): Promise<void> {
+    return this.noticingFailure(settleWithRetries(settle, this.settling.attempts));
+  }
+
+  /** A settle that failed, not for a stale receipt (someone else has the message then), is reported. */
+  private async noticingFailure<T>(settle: Promise<T>): Promise<T> {
+    try {
+      return await settle;
+    } catch (error) {
+      if (!(error instanceof LeaseLostError)) this.settling.failed();
+      throw error;
+    }
   }
 
   /** Without an explicit delay, the handler's retry policy decides, else the queue's. */

@@ -7,6 +7,7 @@ import { AckBatcher } from './ack.batcher';
 import type { ConsumerSpec } from './handler.options';
 import { HandlerRunner, type MessageHandler } from './handler.runner';
 import { PrefetchWindow } from './prefetch.window';
+import { SETTLE_ATTEMPTS } from './settle.retry';
 
 export type { MessageHandler } from './handler.runner';
 
@@ -16,6 +17,14 @@ const BACKOFF_MS = 1_000;
 const MAX_CARRIED_ACKS = 1_000;
 /** The longest a finished handler's ack waits to be carried by a claim. */
 const ACK_HOLD_MS = 5;
+
+/** Timings a test may shorten or stretch; the defaults are the constants above. */
+export interface PushConsumerTimings {
+  /** A claim's long poll (at most the 20 s a receive allows), and the wait for a slot when the window is full. */
+  longPollMs: number;
+  /** Tries of each ack and nack (settle.retry.ts). */
+  settleAttempts: number;
+}
 
 /**
  * Runs one handler against one queue: claims (long-polling, woken by NOTIFY), keeps at
@@ -41,19 +50,28 @@ export class PushConsumer {
   private slotFreed: (() => void) | null = null;
   /** This instance's session: one lease of its own, renewed by its claims and its heartbeat. */
   private readonly session = randomUUID();
+  private readonly timings: PushConsumerTimings;
 
   constructor(
     private readonly services: MailroomServices,
     readonly queue: string,
     private readonly spec: ConsumerSpec,
     private readonly handler: MessageHandler,
+    timings: Partial<PushConsumerTimings> = {},
   ) {
+    this.timings = { longPollMs: LONG_POLL_MS, settleAttempts: SETTLE_ATTEMPTS, ...timings };
     this.logger = new Logger(`Mailroom:${spec.consumer}`);
     this.acks = new AckBatcher(
       (receipts) => services.delivery.ack(queue, receipts),
       () => this.slotFreed?.(),
     );
-    this.runner = new HandlerRunner(services, queue, spec, handler, this.acks, this.logger);
+    this.runner = new HandlerRunner(services, queue, spec, handler, this.acks, this.logger, {
+      attempts: this.timings.settleAttempts,
+      // The failed settle's message sits in the session's lease, which our claims would renew
+      // for as long as we live: they go into a new lease from now on, and the old one expires
+      // once it holds nothing we run (the heartbeat extends running handlers' receipts).
+      failed: () => services.delivery.retireLease(queue, spec.consumer, this.session),
+    });
     this.window = new PrefetchWindow(spec.prefetch, spec.prefetchMax);
   }
 
@@ -68,6 +86,7 @@ export class PushConsumer {
   async stop(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
+    this.slotFreed?.(); // a claim loop waiting for room must not wait out its long poll
     if (this.extender) clearInterval(this.extender);
     await this.loop;
     const deadline = Date.now() + this.spec.shutdownTimeoutMs;
@@ -126,9 +145,9 @@ export class PushConsumer {
       this.accept(claimed, max);
     } else if (pending === 0 && room > 0) {
       this.acks.collector = null; // acks settle on their own while we wait for messages
-      this.accept(await this.claim(room, LONG_POLL_MS), room);
+      this.accept(await this.claim(room, Math.min(this.timings.longPollMs, LONG_POLL_MS)), room);
     } else {
-      await this.slotOrAck(pending > 0 ? holdLeft : LONG_POLL_MS);
+      await this.slotOrAck(pending > 0 ? holdLeft : this.timings.longPollMs);
     }
   }
 
