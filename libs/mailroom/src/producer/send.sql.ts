@@ -95,29 +95,15 @@ SELECT q.id AS queue_id, (SELECT acked FROM p)::text AS acked,
  * $5 group key, $6 delay ms, $7 ttl ms; a NULL takes the default, as in SEND_SQL.
  * Measured one send at a time (W1): ~350 → ~300 µs a send.
  *
- * The wake-up is skipped when the queue (standard ordering) already has a deliverable
- * message at its head, older than this one (`head`: the oldest unleased message, one
- * probe of mailroom_message_claim). A consumer only waits after a claim that found
- * nothing, and watches before it claims; so either it saw that older message (and
- * claimed it, and claims again before it waits again), or that message's own send — or
- * the first send of the run that followed an empty queue — woke it. A NOTIFY is a
- * database-wide lock and a queue entry at every commit: a producer filling a backlog
- * (W1, no consumer keeping up) measured ~0.6 of a plain INSERT with one per send and
- * ~0.9 without (bench/PROFILE-library.md). Delayed, exhausted, expired or held-back
- * messages at the head, grouped and exclusive queues: the send notifies, as before. The
- * rare race this leaves (the older message's claimer fails or never claims again while
- * another consumer waits) costs that consumer one poll interval, never a message.
+ * Every send notifies. A send that skipped its wake-up because an older deliverable message
+ * sat at the queue's head (tried: W1 0.9 instead of 0.6 × a plain INSERT) left a consumer
+ * asleep whenever that older message's claim was in flight: the claim, not yet committed,
+ * took the older one, found nothing more, and its consumer waited a poll interval for this
+ * one (W4 @OnMessage p50 173 ms, p99 984 ms; test/queues/send-wakeups.spec.ts).
  */
 export const SEND_ONE_SQL = `
 WITH q AS (
-  SELECT id, message_ttl_ms, ordering, max_deliveries FROM mailroom_queue WHERE name = $1 AND state IN ('active', 'paused')
-),
-head AS (
-  SELECT h.visible_at <= now() AND h.attempts < q.max_deliveries AND (h.expires_at IS NULL OR h.expires_at > now())
-         AND h.subscription_id IS NULL AS deliverable
-    FROM q, LATERAL (SELECT m.visible_at, m.attempts, m.expires_at, m.subscription_id FROM mailroom_message m
-                      WHERE m.queue_id = q.id AND m.lease_id IS NULL ORDER BY m.seq LIMIT 1) h
-   WHERE q.ordering = 'standard'
+  SELECT id, message_ttl_ms FROM mailroom_queue WHERE name = $1 AND state IN ('active', 'paused')
 ),
 stored AS (
   INSERT INTO mailroom_message (seq, queue_id, id, body, headers, group_key, visible_at, expires_at)
@@ -127,9 +113,7 @@ stored AS (
     FROM q
   RETURNING queue_id, seq
 )
-SELECT s.queue_id, s.seq::text AS seqs,
-       CASE WHEN coalesce((SELECT deliverable FROM head), false) THEN NULL
-            ELSE pg_notify('${MESSAGE_CHANNEL}', s.queue_id::text) END AS woken
+SELECT s.queue_id, s.seq::text AS seqs, pg_notify('${MESSAGE_CHANNEL}', s.queue_id::text) AS woken
   FROM stored s`;
 
 /** The answers kept for a producer's sequences that SEND_SQL found already sent (rare path). */
