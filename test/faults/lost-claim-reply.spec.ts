@@ -38,25 +38,30 @@ afterAll(async () => {
 
 describe('a claim whose answer is lost', () => {
   it('returns its messages to the session that keeps claiming, once the lease expires', async () => {
-    const queue = 'lost-answer';
-    const receive = { session: 'push-1', max: 1, leaseMs: 2_000 };
-    await client.createQueue(queue);
-    expect(await client.receive(queue, receive)).toEqual([]); // the session's lease is open
-    await direct.send(queue, 'stranded');
-
-    const leased = async () => {
-      const rows = await db.dataSource.query(`SELECT 1 FROM mailroom_message WHERE lease_id IS NOT NULL`);
-      return rows.length === 1;
-    };
     // The scenario needs the claim to commit while its answer is lost. A receive whose claim
-    // waits for an earlier answer first (a new pooled connection's start-up, the session's
-    // lease opened anew) never gets that far while answers are held: then nothing happened,
-    // so cut and set the scene again.
+    // waits for an earlier answer first (a new pooled connection's start-up, a lookup)
+    // never gets that far while answers are held: then nothing happened, so set the scene
+    // again, on a queue and session of its own.
+    let queue = '';
+    let receive = { session: '', max: 1, leaseMs: 2_000 };
     let committed = false;
     for (let attempt = 0; attempt < 5 && !committed; attempt += 1) {
+      queue = `lost-answer-${attempt}`;
+      receive = { ...receive, session: `push-${attempt}` };
+      await client.createQueue(queue);
+      expect(await client.receive(queue, receive)).toEqual([]); // the session's lease is open
+      await direct.send(queue, 'stranded');
+      const leased = async () => {
+        const rows = await db.dataSource.query(
+          `SELECT 1 FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id
+            WHERE q.name = $1 AND m.lease_id IS NOT NULL`,
+          [queue],
+        );
+        return rows.length === 1;
+      };
       proxy.holdReplies();
       const lost = client.receive(queue, receive);
-      committed = await until(leased, 3_000).then(
+      committed = await until(leased, 5_000).then(
         () => true,
         () => false,
       );
