@@ -26,9 +26,12 @@ describe('pull sessions on a node', () => {
     for (let i = 0; i < 50; i++) await client.receive('one-off', { consumer: `poller-${i}` });
     expect(sessions()).toBe(1);
 
-    // Once the holder's lease has passed, the next new session sweeps it.
+    // Once the holder's lease has passed, the next new session sweeps it. The new sessions
+    // receive from an empty queue: one on 'one-off' could claim the message the reaper
+    // returned and hold a lease of its own, so the count would never reach 0.
+    await client.createQueue('sweeper');
     await until(async () => {
-      await client.receive('one-off', { consumer: `late-${Date.now()}` });
+      await client.receive('sweeper', { consumer: `late-${Date.now()}` });
       return sessions() === 0;
     });
   });
