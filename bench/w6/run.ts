@@ -15,6 +15,7 @@ import type { W6System } from './system';
  *
  *   node dist/bench/w6/run.js [--runs 3] [--n 2000] [--timers 10000] [--wait-ms 5000] [--memory 100000]
  *                             [--server postgres://postgres@127.0.0.1:5432]
+ *                             [--systems mailroom,dbos] [--phases throughput,timers]  (--memory 0: no memory phase)
  */
 const option = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -128,9 +129,11 @@ function spawnPhase(system: string, phase: string, url: string): unknown {
 
 async function parent(): Promise<void> {
   const runs = arg('runs', 3);
+  const systems = (option('systems') ?? 'mailroom,dbos').split(',');
+  const phases = (option('phases') ?? 'throughput,timers').split(',');
   for (let run = 1; run <= runs; run += 1) {
-    for (const system of ['mailroom', 'dbos']) {
-      for (const phase of ['throughput', 'timers']) {
+    for (const system of systems) {
+      for (const phase of phases) {
         const db = await freshDatabase(system);
         console.log(JSON.stringify({ run, system, phase, ...(spawnPhase(system, phase, db.url) as object) }));
         await db.drop();
@@ -139,7 +142,7 @@ async function parent(): Promise<void> {
     }
   }
   const memory = arg('memory', 100_000);
-  for (const count of [0, memory]) {
+  for (const count of memory ? [0, memory] : []) {
     const db = await freshDatabase('mailroom');
     if (count) spawnPhase('mailroom', 'fill', db.url);
     console.log(

@@ -8,7 +8,7 @@ import { query } from '../database/transaction';
 import { record } from '../observability/instruments';
 import type { WorkflowDefinition } from './workflow.definition';
 import { WorkflowInstanceEntity, type ParentRef } from './workflow.entity';
-import { WorkflowInstanceNotFoundError } from './workflow.errors';
+import { TimerNotDueError, WorkflowInstanceNotFoundError } from './workflow.errors';
 import { statusOf, workflowKind, type WorkflowEnvelope } from './workflow.kind';
 import {
   FAIL_INSTANCE_SQL,
@@ -18,9 +18,9 @@ import {
   MIGRATE_INSTANCE_SQL,
   PARENT_AWAITS_SQL,
 } from './workflow.sql';
-import { TimerWakeups } from './workflow.after-commit';
+import { ArmedTimers } from './workflow.timers';
 import { InlineActivities } from './workflow.inline';
-import { lockedRow, markConsumed, takeArms, takeSave } from './workflow.writes';
+import { lockedRow, markBegun, markConsumed, takeArms, takeSave } from './workflow.writes';
 
 type Row = WorkflowInstanceEntity;
 type Event = { type: string; [field: string]: unknown };
@@ -43,15 +43,15 @@ export class WorkflowEngine {
   private readonly kinds = new Map<WorkflowDefinition, ActorKind<AnyStateMachine, Row>>();
   /** Activities this process runs right after the invoking transition commits. */
   readonly inline: InlineActivities;
-  /** Wake-ups of a workflow's consumers when a timer armed here falls due. */
-  readonly wakeups: TimerWakeups;
+  /** Timers armed here, fired here at their deadline when it can. */
+  readonly timers: ArmedTimers;
 
   constructor(
     private readonly services: MailroomServices,
     private readonly actors: ActorStore,
   ) {
     this.inline = new InlineActivities(services, this);
-    this.wakeups = new TimerWakeups(services.dataSource);
+    this.timers = new ArmedTimers(services, this);
   }
 
   /** Creates the instance unless it exists; `created` is false when another start won. */
@@ -108,7 +108,9 @@ export class WorkflowEngine {
 
   /**
    * Applies one message for an existing instance; throws WorkflowInstanceNotFoundError when
-   * there is none. `answered`: the activity job this answer came from, deleted with it.
+   * there is none. `answered`: the activity job (or timer) this answer came from, deleted
+   * with it. `onlyIfDue`: a timer fired by the process that armed it, applied only if the
+   * database agrees it is due and no consumer holds its message, else TimerNotDueError.
    */
   async deliver(
     definition: WorkflowDefinition,
@@ -116,14 +118,18 @@ export class WorkflowEngine {
     tx: EntityManager,
     messageId?: string,
     answered?: string,
+    onlyIfDue = false,
   ) {
     // One statement: the row lock, and the timer or activity wait this message answers consumed under it.
     const [locked] = await query<Record<string, unknown>>(tx, LOCK_FOR_EVENT_SQL, [
       definition.name,
       envelope.key,
       envelope.wait ?? null,
+      onlyIfDue,
     ]);
     if (!locked) throw new WorkflowInstanceNotFoundError(definition.name, envelope.key);
+    // Fired by the process that armed it: all or nothing, the message's delivery does the rest.
+    if (onlyIfDue && !locked.consumed_wait) throw new TimerNotDueError(envelope.wait!, Number(locked.due_in_ms ?? 0));
     const row = lockedRow(tx, locked);
     const event: Event = envelope.event ?? { type: `mailroom.${envelope.kind}` };
     const ignore = (detail: string, outcome: Outcome = 'ignored') =>
@@ -260,7 +266,7 @@ export class WorkflowEngine {
   private kindOf(definition: WorkflowDefinition): ActorKind<AnyStateMachine, Row> {
     let kind = this.kinds.get(definition);
     if (!kind) {
-      kind = workflowKind(this.services, definition, { inline: this.inline, wakeups: this.wakeups });
+      kind = workflowKind(this.services, definition, { inline: this.inline, timers: this.timers });
       this.kinds.set(definition, kind);
     }
     return kind;
@@ -282,7 +288,7 @@ async function history(
   answered?: string,
 ) {
   const save = takeSave(row);
-  const [written] = await query<{ saved: number }>(tx, RECORD_HISTORY_SQL, [
+  const [written] = await query<{ saved: number; elapsed_ms: number }>(tx, RECORD_HISTORY_SQL, [
     row.id,
     outcome,
     JSON.stringify(event),
@@ -295,4 +301,5 @@ async function history(
     ...save,
   ]);
   if (save[5] !== null && written.saved !== 1) throw new Error('workflow actor changed under its row lock');
+  markBegun(row, performance.now() - Number(written.elapsed_ms));
 }

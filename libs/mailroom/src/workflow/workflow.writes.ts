@@ -22,6 +22,7 @@ export interface Arm {
 const arms = new WeakMap<Row, Arm[]>();
 const saves = new WeakMap<Row, Partial<Row>>();
 const consumed = new WeakMap<Row, string>();
+const begun = new WeakMap<Row, number>();
 
 export function armLater(row: Row, arm: Arm): void {
   const list = (arms.get(row) ?? []).filter((a) => a.waitId !== arm.waitId);
@@ -47,6 +48,20 @@ export function takeSave(row: Row): unknown[] {
     update.version! - 1,
     JSON.stringify({ kind: 'workflow', id: row.id, state: update.state }),
   ];
+}
+
+/**
+ * When, by this process's clock, the transition's transaction had certainly begun: the
+ * moment the history statement answered, less the time the database counted from the
+ * transaction's start (`now()`, which delays count from) to that statement's run.
+ */
+export function markBegun(row: Row, localTime: number): void {
+  begun.set(row, localTime);
+}
+
+/** See markBegun; undefined before the history statement ran. */
+export function begunBy(row: Row): number | undefined {
+  return begun.get(row);
 }
 
 /** The wait this transition's message answered (already deleted under the row lock). */
