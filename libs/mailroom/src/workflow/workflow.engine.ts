@@ -18,7 +18,7 @@ import {
   MIGRATE_INSTANCE_SQL,
   PARENT_AWAITS_SQL,
 } from './workflow.sql';
-import { ArmedTimers } from './workflow.timers';
+import { ArmedTimers, type DatabaseClock } from './workflow.timers';
 import { InlineActivities } from './workflow.inline';
 import { lockedRow, markBegun, markConsumed, takeArms, takeSave } from './workflow.writes';
 
@@ -101,7 +101,7 @@ export class WorkflowEngine {
       updatedAt: inserted.updated_at,
     });
     await runEffects(kind, tx, row, actions);
-    await history(tx, definition, row, 'started', { type: 'xstate.init', input }, messageId);
+    await history(this.timers.clock, tx, definition, row, 'started', { type: 'xstate.init', input }, messageId);
     await this.answerParent(tx, row);
     return { instance: row, created: true };
   }
@@ -189,7 +189,7 @@ export class WorkflowEngine {
     const fail = async (reason: string) => {
       await query(tx, FAIL_INSTANCE_SQL, [row.id, reason]);
       Object.assign(row, { status: 'failed', failure: reason });
-      await history(tx, definition, row, 'failed', event, messageId, reason);
+      await history(this.timers.clock, tx, definition, row, 'failed', event, messageId, reason);
       await this.answerParent(tx, row);
       return null;
     };
@@ -255,7 +255,7 @@ export class WorkflowEngine {
     detail?: string,
     answered?: string,
   ) {
-    await history(tx, definition, row, outcome, event, messageId, detail, answered);
+    await history(this.timers.clock, tx, definition, row, outcome, event, messageId, detail, answered);
     return { instance: row, outcome } satisfies Delivery;
   }
 
@@ -278,6 +278,7 @@ export class WorkflowEngine {
  * job; with `historyLimit`, the instance's older rows beyond it go too.
  */
 async function history(
+  clock: DatabaseClock,
   tx: EntityManager,
   definition: WorkflowDefinition,
   row: Row,
@@ -288,7 +289,7 @@ async function history(
   answered?: string,
 ) {
   const save = takeSave(row);
-  const [written] = await query<{ saved: number; elapsed_ms: number }>(tx, RECORD_HISTORY_SQL, [
+  const [written] = await query<{ saved: number; begun_ms: string; clock_ms: string }>(tx, RECORD_HISTORY_SQL, [
     row.id,
     outcome,
     JSON.stringify(event),
@@ -301,5 +302,6 @@ async function history(
     ...save,
   ]);
   if (save[5] !== null && written.saved !== 1) throw new Error('workflow actor changed under its row lock');
-  markBegun(row, performance.now() - Number(written.elapsed_ms));
+  clock.sample(Number(written.clock_ms), performance.now());
+  markBegun(row, clock.toLocal(Number(written.begun_ms)));
 }

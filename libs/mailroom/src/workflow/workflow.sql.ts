@@ -61,7 +61,7 @@ trimmed AS (
      AND h.id <= (SELECT id FROM mailroom_workflow_history WHERE instance_id = $1 ORDER BY id DESC OFFSET $7::int - 1 LIMIT 1)
 )
 SELECT (SELECT count(*) FROM saved)::int AS saved, (SELECT count(*) FROM announced)::int AS announced,
-       extract(epoch FROM clock_timestamp() - now()) * 1000 AS elapsed_ms`;
+       extract(epoch FROM now()) * 1000 AS begun_ms, extract(epoch FROM clock_timestamp()) * 1000 AS clock_ms`;
 
 /**
  * Locks the instance of workflow $1 and key $2 and, while it runs, consumes the wait that

@@ -16,6 +16,37 @@ export interface ArmedTimer {
   wait: string;
 }
 
+/** How long (ms) DatabaseClock keeps a reading before it follows drift with fresh ones. */
+const CLOCK_WINDOW_MS = 10_000;
+
+/**
+ * The database's clock as this process sees it. A statement that read clock_timestamp()
+ * and answered at local time t says the offset is at most t minus that reading (the
+ * answer's travel only adds), so the smallest such difference over recent answers, added
+ * to a database time, gives a local time that is never before it; the quickest answers
+ * make it close. Readings older than two windows are dropped, so drift is followed.
+ */
+export class DatabaseClock {
+  private current = Infinity;
+  private previous = Infinity;
+  private windowEnds = -Infinity;
+
+  /** A statement read clock_timestamp() as `clockMs` (epoch ms) and answered at `receivedAt` (performance.now()). */
+  sample(clockMs: number, receivedAt: number): void {
+    const offset = receivedAt - clockMs;
+    if (receivedAt >= this.windowEnds) {
+      this.previous = this.current;
+      this.current = offset;
+      this.windowEnds = receivedAt + CLOCK_WINDOW_MS;
+    } else this.current = Math.min(this.current, offset);
+  }
+
+  /** The local time (performance.now()) by which the database time `databaseMs` (epoch ms) has certainly passed. */
+  toLocal(databaseMs: number): number {
+    return databaseMs + Math.min(this.current, this.previous);
+  }
+}
+
 /** How long (ms) a held timer's message stays invisible to the queue past its deadline. */
 export const TIMER_GRACE_MS = 1_000;
 /** How far ahead (ms) a timer is held at all. */
@@ -57,11 +88,13 @@ interface Held {
  * took it, shutdown) is released to its queue, deliverable from its deadline; if the
  * process dies, the queue delivers it TIMER_GRACE_MS after the deadline.
  *
- * The deadline is counted from a moment by this process's monotonic clock at which the
- * arming transaction had already begun (see markBegun), so a firing is never early,
- * whatever the two clocks read; the database's check stands behind that.
+ * The deadline is counted from the arming transaction's start read through DatabaseClock,
+ * a moment by this process's monotonic clock at which it had certainly begun, so a firing
+ * is not early; the database's check stands behind that if the clocks drift.
  */
 export class ArmedTimers {
+  /** The clock a held timer's deadline is read through (every transition's history statement samples it). */
+  readonly clock = new DatabaseClock();
   private readonly due = new Map<number, Held[]>();
   private readonly held = new Set<string>();
   /** Due, in deadline order, waiting for one of MAX_FIRING transactions. */
@@ -108,7 +141,7 @@ export class ArmedTimers {
 
   private at(deadline: number, held: Held): void {
     if (this.stopped) return;
-    const ms = Math.ceil(deadline);
+    const ms = Math.ceil(deadline * 10) / 10; // timers within 0.1 ms of each other share a wake-up
     const list = this.due.get(ms);
     if (list) return void list.push(held);
     this.due.set(ms, [held]);
@@ -116,12 +149,14 @@ export class ArmedTimers {
   }
 
   private arm(ms: number): void {
-    setTimeout(() => this.fall(ms), Math.max(0, ms - performance.now())).unref();
+    setTimeout(() => this.fall(ms), Math.max(0, ms - performance.now() - 1)).unref();
   }
 
   private fall(ms: number): void {
-    // A timeout may run a little before its time by performance.now(): wait out the rest.
-    if (performance.now() < ms) return this.arm(ms);
+    // Timeouts count whole milliseconds: the last one is waited out turn by turn of the event loop.
+    const rest = ms - performance.now();
+    if (rest > 1) return this.arm(ms);
+    if (rest > 0) return void setImmediate(() => this.fall(ms));
     const list = this.due.get(ms) ?? [];
     this.due.delete(ms);
     this.ready.push(...list);

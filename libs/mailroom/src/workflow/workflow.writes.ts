@@ -51,9 +51,8 @@ export function takeSave(row: Row): unknown[] {
 }
 
 /**
- * When, by this process's clock, the transition's transaction had certainly begun: the
- * moment the history statement answered, less the time the database counted from the
- * transaction's start (`now()`, which delays count from) to that statement's run.
+ * When, by this process's clock (performance.now()), the transition's transaction had
+ * certainly begun: its `now()`, which delays count from, read through DatabaseClock.
  */
 export function markBegun(row: Row, localTime: number): void {
   begun.set(row, localTime);
