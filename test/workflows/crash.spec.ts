@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
-import { TIMER_GRACE_MS } from '../../libs/mailroom/src/workflow/workflow.timers';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { fixture, startProcess, type RunningProcess } from '../support/processes';
 import { until } from '../support/wait';
@@ -16,7 +15,6 @@ beforeAll(async () => {
   await client.createQueue('workflow.crashy', { ordering: 'grouped', leaseMs: 1_000 });
   await client.createQueue('workflow.crashy.activities', { leaseMs: 1_000 });
   await client.createQueue('crashy-out');
-  await client.createQueue('workflow.napper', { ordering: 'grouped' });
 });
 afterAll(async () => {
   await client?.close();
@@ -86,39 +84,5 @@ describe('a workflow worker killed at a transition boundary', () => {
     await run(key, 'in-activity', new RegExp(`^in-activity ${key}$`));
     expect(await outcomes(key)).toEqual(['started xstate.init', 'applied GO', 'applied xstate.done.actor.work']);
     expect(await emitted(key)).toEqual(['announce', 'finish']);
-  });
-
-  it('holding a timer it armed, before the deadline: the queue fires it a grace period after, once, never early', async () => {
-    const key = randomUUID();
-    const doomed = await worker('');
-    await client.send('workflow.napper', { key, kind: 'start', input: { napMs: 5_000 } }, { groupKey: key });
-    await client.send('workflow.napper', { key, kind: 'event', event: { type: 'NAP' } }, { groupKey: key });
-    const armed = () =>
-      one(
-        `SELECT w.due_at, m.visible_at FROM mailroom_workflow_wait w JOIN mailroom_workflow_instance i ON i.id = w.instance_id
-           JOIN mailroom_message m ON m.id = w.message_id WHERE i.key = $1 AND w.kind = 'timer'`,
-        [key],
-      );
-    await until(async () => (await armed()) !== undefined);
-    const { due_at: due, visible_at: visible } = await armed();
-    expect(visible.getTime() - due.getTime()).toBe(TIMER_GRACE_MS); // held by the doomed worker
-    await doomed.kill('SIGKILL');
-    const survivor = await worker('');
-    try {
-      await until(
-        async () =>
-          (await one(`SELECT state FROM mailroom_workflow_instance WHERE key = $1`, [key])).state === 'rested',
-        20_000,
-      );
-    } finally {
-      await survivor.kill('SIGTERM');
-    }
-    const fired = await db.dataSource.query(
-      `SELECT h.created_at FROM mailroom_workflow_history h JOIN mailroom_workflow_instance i ON i.id = h.instance_id
-        WHERE i.key = $1 AND h.outcome = 'applied' AND h.event ->> 'type' LIKE 'xstate.after.%'`,
-      [key],
-    );
-    expect(fired).toHaveLength(1);
-    expect(fired[0].created_at.getTime()).toBeGreaterThanOrEqual(visible.getTime());
   });
 });

@@ -8,7 +8,7 @@ import { query } from '../database/transaction';
 import { record } from '../observability/instruments';
 import type { WorkflowDefinition } from './workflow.definition';
 import { WorkflowInstanceEntity, type ParentRef } from './workflow.entity';
-import { TimerNotDueError, WorkflowInstanceNotFoundError } from './workflow.errors';
+import { WorkflowInstanceNotFoundError } from './workflow.errors';
 import { statusOf, workflowKind, type WorkflowEnvelope } from './workflow.kind';
 import {
   FAIL_INSTANCE_SQL,
@@ -18,9 +18,9 @@ import {
   MIGRATE_INSTANCE_SQL,
   PARENT_AWAITS_SQL,
 } from './workflow.sql';
-import { ArmedTimers, type DatabaseClock } from './workflow.timers';
+import { TimerWakeups } from './workflow.after-commit';
 import { InlineActivities } from './workflow.inline';
-import { lockedRow, markBegun, markConsumed, takeArms, takeSave } from './workflow.writes';
+import { lockedRow, markConsumed, takeArms, takeSave } from './workflow.writes';
 
 type Row = WorkflowInstanceEntity;
 type Event = { type: string; [field: string]: unknown };
@@ -43,15 +43,15 @@ export class WorkflowEngine {
   private readonly kinds = new Map<WorkflowDefinition, ActorKind<AnyStateMachine, Row>>();
   /** Activities this process runs right after the invoking transition commits. */
   readonly inline: InlineActivities;
-  /** Timers armed here, fired here at their deadline when it can. */
-  readonly timers: ArmedTimers;
+  /** Wake-ups of a workflow's consumers when a timer armed here falls due. */
+  readonly wakeups: TimerWakeups;
 
   constructor(
     private readonly services: MailroomServices,
     private readonly actors: ActorStore,
   ) {
     this.inline = new InlineActivities(services, this);
-    this.timers = new ArmedTimers(services, this);
+    this.wakeups = new TimerWakeups(services.dataSource);
   }
 
   /** Creates the instance unless it exists; `created` is false when another start won. */
@@ -101,16 +101,14 @@ export class WorkflowEngine {
       updatedAt: inserted.updated_at,
     });
     await runEffects(kind, tx, row, actions);
-    await history(this.timers.clock, tx, definition, row, 'started', { type: 'xstate.init', input }, messageId);
+    await history(tx, definition, row, 'started', { type: 'xstate.init', input }, messageId);
     await this.answerParent(tx, row);
     return { instance: row, created: true };
   }
 
   /**
    * Applies one message for an existing instance; throws WorkflowInstanceNotFoundError when
-   * there is none. `answered`: the activity job (or timer) this answer came from, deleted
-   * with it. `onlyIfDue`: a timer fired by the process that armed it, applied only if the
-   * database agrees it is due and no consumer holds its message, else TimerNotDueError.
+   * there is none. `answered`: the activity job this answer came from, deleted with it.
    */
   async deliver(
     definition: WorkflowDefinition,
@@ -118,18 +116,14 @@ export class WorkflowEngine {
     tx: EntityManager,
     messageId?: string,
     answered?: string,
-    onlyIfDue = false,
   ) {
     // One statement: the row lock, and the timer or activity wait this message answers consumed under it.
     const [locked] = await query<Record<string, unknown>>(tx, LOCK_FOR_EVENT_SQL, [
       definition.name,
       envelope.key,
       envelope.wait ?? null,
-      onlyIfDue,
     ]);
     if (!locked) throw new WorkflowInstanceNotFoundError(definition.name, envelope.key);
-    // Fired by the process that armed it: all or nothing, the message's delivery does the rest.
-    if (onlyIfDue && !locked.consumed_wait) throw new TimerNotDueError(envelope.wait!, Number(locked.due_in_ms ?? 0));
     const row = lockedRow(tx, locked);
     const event: Event = envelope.event ?? { type: `mailroom.${envelope.kind}` };
     const ignore = (detail: string, outcome: Outcome = 'ignored') =>
@@ -189,7 +183,7 @@ export class WorkflowEngine {
     const fail = async (reason: string) => {
       await query(tx, FAIL_INSTANCE_SQL, [row.id, reason]);
       Object.assign(row, { status: 'failed', failure: reason });
-      await history(this.timers.clock, tx, definition, row, 'failed', event, messageId, reason);
+      await history(tx, definition, row, 'failed', event, messageId, reason);
       await this.answerParent(tx, row);
       return null;
     };
@@ -255,7 +249,7 @@ export class WorkflowEngine {
     detail?: string,
     answered?: string,
   ) {
-    await history(this.timers.clock, tx, definition, row, outcome, event, messageId, detail, answered);
+    await history(tx, definition, row, outcome, event, messageId, detail, answered);
     return { instance: row, outcome } satisfies Delivery;
   }
 
@@ -266,7 +260,7 @@ export class WorkflowEngine {
   private kindOf(definition: WorkflowDefinition): ActorKind<AnyStateMachine, Row> {
     let kind = this.kinds.get(definition);
     if (!kind) {
-      kind = workflowKind(this.services, definition, { inline: this.inline, timers: this.timers });
+      kind = workflowKind(this.services, definition, { inline: this.inline, wakeups: this.wakeups });
       this.kinds.set(definition, kind);
     }
     return kind;
@@ -278,7 +272,6 @@ export class WorkflowEngine {
  * job; with `historyLimit`, the instance's older rows beyond it go too.
  */
 async function history(
-  clock: DatabaseClock,
   tx: EntityManager,
   definition: WorkflowDefinition,
   row: Row,
@@ -289,7 +282,7 @@ async function history(
   answered?: string,
 ) {
   const save = takeSave(row);
-  const [written] = await query<{ saved: number; begun_ms: string; clock_ms: string }>(tx, RECORD_HISTORY_SQL, [
+  const [written] = await query<{ saved: number }>(tx, RECORD_HISTORY_SQL, [
     row.id,
     outcome,
     JSON.stringify(event),
@@ -302,6 +295,4 @@ async function history(
     ...save,
   ]);
   if (save[5] !== null && written.saved !== 1) throw new Error('workflow actor changed under its row lock');
-  clock.sample(Number(written.clock_ms), performance.now());
-  markBegun(row, clock.toLocal(Number(written.begun_ms)));
 }

@@ -19,22 +19,6 @@ export class WorkflowInstanceNotFoundError extends MailroomError {
   }
 }
 
-/**
- * A timer fired by the process that armed it found the database did not agree it is due
- * (or a consumer holds its message, or it is no longer awaited): nothing changed, and
- * the timer's message is the queue's to deliver. Internal: it never reaches a caller.
- */
-export class TimerNotDueError extends MailroomError {
-  readonly code = 'workflow_timer_not_due';
-  constructor(
-    readonly wait: string,
-    /** How far off (ms) its deadline is by the database clock: 0 when it is due but not ours to fire. */
-    readonly dueInMs: number,
-  ) {
-    super(`The timer whose message is ${wait} is not due, or not for this process to fire.`);
-  }
-}
-
 /** A workflow's machine needs something its provider does not offer (an activity, an action). */
 export class WorkflowConfigurationError extends MailroomError {
   readonly code = 'workflow_configuration';

@@ -8,9 +8,9 @@ import { EffectRecorder } from './workflow.effects';
 import type { WorkflowDefinition } from './workflow.definition';
 import { WorkflowInstanceEntity, type ParentRef, type WorkflowStatus } from './workflow.entity';
 import { CANCEL_CHILD_SQL, CANCEL_WAITS_SQL } from './workflow.sql';
-import { armLater, begunBy, flushArms, saveLater, wasConsumed } from './workflow.writes';
+import { armLater, flushArms, saveLater, wasConsumed } from './workflow.writes';
 import { WorkflowConfigurationError } from './workflow.errors';
-import type { ArmedTimers } from './workflow.timers';
+import type { TimerWakeups } from './workflow.after-commit';
 import type { InlineActivities } from './workflow.inline';
 
 type Row = WorkflowInstanceEntity;
@@ -43,26 +43,24 @@ export function statusOf(snapshot: AnyMachineSnapshot): WorkflowStatus {
  * A workflow as the actor store keeps it: the instance's pinned machine, projections
  * for listing, and its effects. Named actions run the `@WorkflowAction` bound to them;
  * XState's own actions become durable: a delayed raise (`after`) a delayed message plus
- * its wait row (fired by this process at its deadline when it can: ArmedTimers), a cancel the removal of both, an invoke
+ * its wait row (and a wake-up at its deadline), a cancel the removal of both, an invoke
  * a job on the activity queue (run by this process after the commit when it can).
  * Everything is written through `tx`, so it commits with the transition or not at all.
  */
 export function workflowKind(
   services: MailroomServices,
   definition: WorkflowDefinition,
-  hooks: { inline: InlineActivities; timers: ArmedTimers },
+  hooks: { inline: InlineActivities; wakeups: TimerWakeups },
 ): ActorKind<AnyStateMachine, Row> {
   const effects: Record<string, ActorEffect<Row>> = {
     'xstate.raise': async (tx, row, params) => {
       const { event, id, delay } = params as { event: { type: string }; id: string; delay?: number };
       if (delay === undefined) return; // an immediate raise happened inside the transition
       const wait = randomUUID();
-      const delayMs = Math.round(delay);
-      armLater(row, { waitId: id, kind: 'timer', messageId: wait, delayMs });
+      armLater(row, { waitId: id, kind: 'timer', messageId: wait, delayMs: Math.round(delay) });
       const envelope: WorkflowEnvelope = { key: row.key, kind: 'timer', event, wait };
-      // Held here to fire at the deadline, its message is deliverable a grace period later.
-      const grace = hooks.timers.hold(tx, definition, { key: row.key, event, wait }, delayMs, () => begunBy(row));
-      await services.send(definition.queue, envelope, { id: wait, delayMs: delayMs + grace, manager: tx });
+      await services.send(definition.queue, envelope, { id: wait, delayMs: Math.round(delay), manager: tx });
+      hooks.wakeups.schedule(tx, definition.queue, Math.round(delay));
     },
     'xstate.cancel': async (tx, row, params) => {
       const { sendId } = params as { sendId: string };

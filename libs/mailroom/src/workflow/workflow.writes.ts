@@ -22,7 +22,6 @@ export interface Arm {
 const arms = new WeakMap<Row, Arm[]>();
 const saves = new WeakMap<Row, Partial<Row>>();
 const consumed = new WeakMap<Row, string>();
-const begun = new WeakMap<Row, number>();
 
 export function armLater(row: Row, arm: Arm): void {
   const list = (arms.get(row) ?? []).filter((a) => a.waitId !== arm.waitId);
@@ -48,19 +47,6 @@ export function takeSave(row: Row): unknown[] {
     update.version! - 1,
     JSON.stringify({ kind: 'workflow', id: row.id, state: update.state }),
   ];
-}
-
-/**
- * When, by this process's clock (performance.now()), the transition's transaction had
- * certainly begun: its `now()`, which delays count from, read through DatabaseClock.
- */
-export function markBegun(row: Row, localTime: number): void {
-  begun.set(row, localTime);
-}
-
-/** See markBegun; undefined before the history statement ran. */
-export function begunBy(row: Row): number | undefined {
-  return begun.get(row);
 }
 
 /** The wait this transition's message answered (already deleted under the row lock). */
