@@ -7,6 +7,7 @@ import { ProducersRoutingTransport1732000000005 } from './1732000000005-producer
 import { Workflows1732000000007 } from './1732000000007-workflows';
 import { CommentsNameRealFiles1732000000009 } from './1732000000009-comments-name-real-files';
 import { OutboxTraceContext1732000000011 } from './1732000000011-outbox-trace-context';
+import { MessageHeapKept1732000000012 } from './1732000000012-message-heap-kept';
 
 /**
  * Every Mailroom migration, in order. Add them to your DataSource's `migrations`.
@@ -22,4 +23,5 @@ export const mailroomMigrations = [
   Workflows1732000000007,
   CommentsNameRealFiles1732000000009,
   OutboxTraceContext1732000000011,
+  MessageHeapKept1732000000012,
 ];
