@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createAppModule, type AppModuleOptions } from './app.module';
 import { MailroomClient } from '@mailroom/core';
+import { auditBeforeAnswer, AuditService } from './auth/audit.service';
 import { authenticate } from './auth/authenticate';
 import { dashboardLogin } from './auth/dashboard-login';
 import { KeysService } from './auth/keys.service';
@@ -56,6 +57,8 @@ export async function createBrokerApp(options: BrokerAppOptions): Promise<NestFa
       : async () => maxRequestBytes;
   const fastify = app.getHttpAdapter().getInstance();
   fastify.decorateRequest('principal', null);
+  fastify.decorateRequest('audited', null);
+  fastify.addHook('onSend', auditBeforeAnswer(app.get(AuditService)));
   // On every response, refused ones (401, 415, 429) included.
   if (requestLogger) fastify.addHook('onResponse', requestLog(requestLogger));
   // Runs before the hooks below (the adapter's own hook), so a preflight, which carries no key, is answered by CORS alone.

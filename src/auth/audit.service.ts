@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import { pathOf } from '../http/path';
 import type { Principal } from './keys.service';
 
 export interface AuditEntry {
@@ -20,11 +22,12 @@ export class AuditService {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Written once the response is sent (its status is then known). A failed write is logged,
-   * not raised: the action itself has already happened.
+   * Written before the answer is sent, once its status is known (auditBeforeAnswer): a
+   * client that has its answer finds the entry. A failed write is logged, not raised: the
+   * action itself has already happened.
    */
-  record(principal: Principal | undefined, action: string, target: string, status: number): void {
-    this.dataSource
+  async record(principal: Principal | undefined, action: string, target: string, status: number): Promise<void> {
+    await this.dataSource
       .query(`INSERT INTO mailroom_audit (key_id, key_name, action, target, status) VALUES ($1, $2, $3, $4, $5)`, [
         principal?.id ?? null,
         principal?.name ?? null,
@@ -34,7 +37,6 @@ export class AuditService {
       ])
       .catch((error: Error) => this.logger.warn(`Could not record ${action} ${target}: ${error.message}`));
   }
-
   /** Newest first. */
   list(limit: number): Promise<AuditEntry[]> {
     return this.dataSource.query(
@@ -43,4 +45,23 @@ export class AuditService {
       [limit],
     );
   }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The operation to record in the audit trail if the request succeeds (set by ScopeGuard). */
+    audited: string | null;
+  }
+}
+
+/**
+ * The hook that records an audited request that succeeded, before its answer leaves: only
+ * what took effect (a refused request, 4xx, changes nothing, not even the trail).
+ */
+export function auditBeforeAnswer(audit: AuditService) {
+  return async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+    if (request.audited && reply.statusCode < 300)
+      await audit.record(request.principal ?? undefined, request.audited, pathOf(request), reply.statusCode);
+    return payload;
+  };
 }

@@ -1,8 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { pathOf } from '../http/path';
-import { AuditService } from './audit.service';
+import type { FastifyRequest } from 'fastify';
 import { ForbiddenError } from './auth.errors';
 import { POLICY, type Rule } from './policy';
 import { allows, RESOURCE_ACTIONS } from './scopes';
@@ -19,8 +17,6 @@ const UNLISTED: Rule = { action: 'admin' };
  */
 @Injectable()
 export class ScopeGuard implements CanActivate {
-  constructor(private readonly audit: AuditService) {}
-
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest<{ Params: Record<string, string> }>>();
@@ -35,14 +31,8 @@ export class ScopeGuard implements CanActivate {
         ? RESOURCE_ACTIONS.some((action) => allows(scopes, action, resource))
         : allows(scopes, rule.action, resource);
     if (!permitted) throw new ForbiddenError(rule.action, resource);
-    if ((rule.action === 'manage' || rule.action === 'admin') && request.method !== 'GET') {
-      const response = http.getResponse<FastifyReply>().raw;
-      // Only what took effect: a refused request (4xx) changes nothing, not even the trail.
-      response.once('finish', () => {
-        if (response.statusCode < 300)
-          this.audit.record(request.principal ?? undefined, operation, pathOf(request), response.statusCode);
-      });
-    }
+    // Recorded before the answer is sent (auditBeforeAnswer), if it succeeded.
+    if ((rule.action === 'manage' || rule.action === 'admin') && request.method !== 'GET') request.audited = operation;
     return true;
   }
 }

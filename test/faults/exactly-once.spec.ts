@@ -175,17 +175,22 @@ describe('exactly-once under faults', () => {
 
   it(
     'shows duplicate effects in the same run at-least-once (so the proof above can fail)',
-    { timeout: 150_000 },
+    { timeout: 450_000 },
     async () => {
-      await freshProofQueue();
-      const run = await runProof(db, client, 'at-least-once');
-      const lost = [...run.acked].filter((n) => !run.ledger.has(n));
-      const twice = [...run.ledger].filter(([, copies]) => copies > 1);
-      console.log(
-        `at-least-once: ${TOTAL} messages, ${run.kills} SIGKILLs, ${run.terminations} connections terminated, ` +
-          `${lost.length} lost, ${twice.length} effects applied more than once`,
-      );
-      expect(lost).toEqual([]);
+      // A kill lands between an effect and its ack by chance (seen in most runs, not all):
+      // up to three runs, each losing nothing, until one shows a duplicate.
+      let twice: [number, number][] = [];
+      for (let attempt = 1; attempt <= 3 && twice.length === 0; attempt += 1) {
+        await freshProofQueue();
+        const run = await runProof(db, client, 'at-least-once');
+        const lost = [...run.acked].filter((n) => !run.ledger.has(n));
+        twice = [...run.ledger].filter(([, copies]) => copies > 1);
+        console.log(
+          `at-least-once (run ${attempt}): ${TOTAL} messages, ${run.kills} SIGKILLs, ${run.terminations} connections ` +
+            `terminated, ${lost.length} lost, ${twice.length} effects applied more than once`,
+        );
+        expect(lost).toEqual([]);
+      }
       expect(twice.length).toBeGreaterThan(0);
     },
   );
