@@ -37,6 +37,7 @@ export class AuditService {
       ])
       .catch((error: Error) => this.logger.warn(`Could not record ${action} ${target}: ${error.message}`));
   }
+
   /** Newest first. */
   list(limit: number): Promise<AuditEntry[]> {
     return this.dataSource.query(
@@ -56,12 +57,19 @@ declare module 'fastify' {
 
 /**
  * The hook that records an audited request that succeeded, before its answer leaves: only
- * what took effect (a refused request, 4xx, changes nothing, not even the trail).
+ * what took effect (a refused request, 4xx, changes nothing, not even the trail). Every
+ * other answer (sends, receives) passes straight through: no promise on that path.
  */
 export function auditBeforeAnswer(audit: AuditService) {
-  return async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
-    if (request.audited && reply.statusCode < 300)
-      await audit.record(request.principal ?? undefined, request.audited, pathOf(request), reply.statusCode);
-    return payload;
+  return (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (error: null, payload: unknown) => void,
+  ) => {
+    if (!request.audited || reply.statusCode >= 300) return done(null, payload);
+    void audit
+      .record(request.principal ?? undefined, request.audited, pathOf(request), reply.statusCode)
+      .then(() => done(null, payload));
   };
 }
