@@ -8,6 +8,7 @@ import { Workflows1732000000007 } from './1732000000007-workflows';
 import { CommentsNameRealFiles1732000000009 } from './1732000000009-comments-name-real-files';
 import { OutboxTraceContext1732000000011 } from './1732000000011-outbox-trace-context';
 import { MessageHeapKept1732000000012 } from './1732000000012-message-heap-kept';
+import { DelayedMessagesApart1732000000013 } from './1732000000013-delayed-messages-apart';
 
 /**
  * Every Mailroom migration, in order. Add them to your DataSource's `migrations`.
@@ -24,4 +25,5 @@ export const mailroomMigrations = [
   CommentsNameRealFiles1732000000009,
   OutboxTraceContext1732000000011,
   MessageHeapKept1732000000012,
+  DelayedMessagesApart1732000000013,
 ];

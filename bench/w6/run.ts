@@ -80,9 +80,11 @@ async function throughput(s: W6System, n: number) {
 
 /** `count` timers of `waitMs`, started 10 at a time; lateness = fire time − deadline. */
 async function timers(s: W6System, count: number, waitMs: number) {
+  const t0 = performance.now();
   await lanes(count, 10, (i) => s.startTimer(`timer-${i}`, waitMs));
+  const startsPerSecond = count / ((performance.now() - t0) / 1000);
   await until(async () => (await s.timersFired()) === count, TIMEOUT_MS, 'timers fired', 200);
-  return { timers: count, waitMs, latenessMs: p(await s.timerLateness(waitMs)) };
+  return { timers: count, waitMs, startsPerSecond, latenessMs: p(await s.timerLateness(waitMs)) };
 }
 
 async function fill(s: W6System, count: number) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestDatabase, undoMigrationsThrough, type TestDatabase } from '../support/database';
 
 /** Migration 1732000000012: VACUUM keeps the message table's empty tail pages (bench/SOAK.md). */
 describe('the message table after the migrations', () => {
@@ -14,7 +14,7 @@ describe('the message table after the migrations', () => {
 
   it('is not truncated by VACUUM; the migration’s down() gives truncation back, and up() takes it again', async () => {
     expect(await options()).toEqual(['vacuum_truncate=false']);
-    await db.dataSource.undoLastMigration();
+    await undoMigrationsThrough(db.dataSource, 'MessageHeapKept1732000000012');
     expect(await options()).toBeNull();
     await db.dataSource.runMigrations();
     expect(await options()).toEqual(['vacuum_truncate=false']);

@@ -59,3 +59,13 @@ export async function startClient(dataSource: DataSource, options: MailroomOptio
 export function startNodes(db: TestDatabase, count: number, options: MailroomOptions = {}): Promise<MailroomClient[]> {
   return Promise.all(Array.from({ length: count }, async () => startClient(await db.newDataSource(), options)));
 }
+
+/** Undoes the executed migrations newest first, down to and including the one named `name`. */
+export async function undoMigrationsThrough(dataSource: DataSource, name: string): Promise<void> {
+  for (;;) {
+    const [last] = await dataSource.query(`SELECT name FROM migrations ORDER BY id DESC LIMIT 1`);
+    if (!last) throw new Error(`migration ${name} was never run`);
+    await dataSource.undoLastMigration();
+    if (last.name === name) return;
+  }
+}

@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { Client, type ClientConfig } from 'pg';
 import { ACTOR_CHANNEL, MESSAGE_CHANNEL, OUTBOX_CHANNEL, type ActorAnnouncement } from './channels';
 
+const ANNOUNCE_SQL = `SELECT pg_notify('${MESSAGE_CHANNEL}', id::text) FROM mailroom_queue WHERE name = ANY($1)`;
+
 /**
  * The node's one LISTEN connection, shared by every consumer and cache in the process.
  * If it drops, it reconnects with backoff and emits `resync`: notifications may have
@@ -35,6 +37,23 @@ export class Wakeups extends EventEmitter {
    */
   watch(queueId: number): Watch {
     return new Watch(this, `queue:${queueId}`);
+  }
+
+  /** Wakes this node's consumers of queue `queueId` now, as its notification would. */
+  wakeLocal(queueId: number): void {
+    this.emit(`queue:${queueId}`);
+  }
+
+  /**
+   * Announces deliverable messages on the queues named `queues` to every node's consumers
+   * (this node's too: its own notification comes back here). Sent on this connection, so
+   * it never waits for a pool connection behind the app's work; while the connection is
+   * down, on `fallback` (a pool's).
+   */
+  async announce(queues: string[], fallback?: (sql: string, params: unknown[]) => Promise<unknown>): Promise<void> {
+    const params = [queues];
+    if (this.client) await this.client.query(ANNOUNCE_SQL, params);
+    else await fallback?.(ANNOUNCE_SQL, params);
   }
 
   /** The same latch over an outbox destination's wake-ups. */

@@ -13,32 +13,44 @@ import { complete, held, RECEIPTS } from './settle.sql';
  * - Expired messages (time-to-live passed) are never delivered; the janitor removes them.
  * - Copies from paused subscriptions (held_back, one index probe per statement) stay
  *   in the queue undelivered.
+ * - Two walks, merged in sequence order: `ready`, the messages deliverable since they were
+ *   sent (mailroom_message_claim, in sequence order), and `due`, those sent with a delay,
+ *   put back with a retry delay or hidden, whose time has come (mailroom_message_delayed,
+ *   soonest due first). A message not yet due is in neither walk: a queue holding 100,000
+ *   timers costs a claim nothing more (one walk used to read them all, ~15 ms a claim).
+ *   A row one walk locked and the merge left out is unlocked when the statement commits.
  * `limit` is the parameter holding the batch size.
  *
  * The queue's columns are read through scalar subqueries (InitPlans, evaluated once), so
- * the plan is a walk of mailroom_message_claim in sequence order that stops after
- * `limit` matches. Joined to `q` instead, the planner scanned the whole queue and sorted
- * it: 54 ms for 100 of 20,000 messages, against well under 1 ms (EXPLAIN ANALYZE).
+ * each walk is an index scan that stops after `limit` matches. Joined to `q` instead, the
+ * planner scanned the whole queue and sorted it: 54 ms for 100 of 20,000 messages, against
+ * well under 1 ms (EXPLAIN ANALYZE).
  */
 const deliverable = (limit: string) => `
 held_back AS (
   SELECT coalesce(array_agg(s.id), '{}') AS ids
     FROM mailroom_subscription s WHERE s.queue_id = (SELECT id FROM q) AND s.state = 'paused'
 ),
+ready AS (${walk(limit, 'm.visible_at <= m.created_at', 'm.seq')}),
+due AS (${walk(limit, 'm.visible_at > m.created_at AND m.visible_at <= now()', 'm.visible_at')}),
 candidates AS (
+  SELECT seq FROM (SELECT seq FROM ready UNION ALL SELECT seq FROM due) c ORDER BY seq LIMIT ${limit}
+)`;
+
+/** One walk of `deliverable`: the unleased messages of `q` matching `which`, in `order`, up to `limit`. */
+const walk = (limit: string, which: string, order: string) => `
   SELECT m.seq
     FROM mailroom_message m
-   WHERE m.queue_id = (SELECT id FROM q) AND m.lease_id IS NULL AND m.visible_at <= now()
+   WHERE m.queue_id = (SELECT id FROM q) AND m.lease_id IS NULL AND ${which}
      AND m.attempts < (SELECT max_deliveries FROM q)
      AND (m.expires_at IS NULL OR m.expires_at > now())
      AND (m.subscription_id IS NULL OR NOT m.subscription_id = ANY((SELECT ids FROM held_back)::int[]))
      AND ((SELECT ordering FROM q) <> 'grouped' OR m.group_key IS NULL OR NOT EXISTS (
            SELECT 1 FROM mailroom_message e
             WHERE e.queue_id = m.queue_id AND e.group_key = m.group_key AND e.seq < m.seq))
-   ORDER BY m.seq
+   ORDER BY ${order}
    LIMIT ${limit}
-   FOR UPDATE OF m SKIP LOCKED
-)`;
+   FOR UPDATE OF m SKIP LOCKED`;
 
 const MESSAGE_COLUMNS = 'm.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count';
 

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { query } from '../database/transaction';
-import { MESSAGE_CHANNEL } from '../database/channels';
+import type { MailroomServices } from '../services/mailroom.services';
 
 type Work = { done: () => void; undone?: () => void };
 
@@ -14,6 +14,8 @@ const registries = new WeakMap<DataSource, AfterCommit>();
  */
 export class AfterCommit {
   private readonly pending = new WeakMap<QueryRunner, Work[]>();
+  /** When each open transaction's BEGIN was answered, by this process's clock. */
+  private readonly begun = new WeakMap<QueryRunner, number>();
 
   static of(dataSource: DataSource): AfterCommit {
     let registry = registries.get(dataSource);
@@ -21,6 +23,7 @@ export class AfterCommit {
       registry = new AfterCommit();
       registries.set(dataSource, registry);
       dataSource.subscribers.push({
+        afterTransactionStart: ({ queryRunner }) => registry!.begin(queryRunner),
         // The broadcast awaits what these return: they return nothing, the work runs later.
         afterTransactionCommit: ({ queryRunner }) => registry!.settle(queryRunner, true),
         // Before: a rollback whose statement fails (connection lost) still drops the work.
@@ -43,9 +46,25 @@ export class AfterCommit {
     return true;
   }
 
+  /**
+   * When `tx`'s transaction began, by this process's clock: read just after its BEGIN was
+   * answered, so not before the database's `now()` of that transaction, whatever the two
+   * clocks read. Null outside a transaction, or one that began before this registry.
+   */
+  begunAt(tx: EntityManager): number | null {
+    const runner = tx.queryRunner;
+    return (runner?.isTransactionActive && this.begun.get(runner)) || null;
+  }
+
+  private begin(runner: QueryRunner): void {
+    // A savepoint inside the transaction: the transaction's own start stands.
+    if (!this.begun.has(runner)) this.begun.set(runner, Date.now());
+  }
+
   private settle(runner: QueryRunner, committed: boolean): void {
     // A savepoint's release leaves the transaction open: wait for the real commit.
     if (committed && runner.isTransactionActive) return;
+    if (!runner.isTransactionActive) this.begun.delete(runner);
     const list = this.pending.get(runner);
     this.pending.delete(runner);
     for (const work of list ?? []) {
@@ -56,34 +75,48 @@ export class AfterCommit {
 }
 
 /** How close together timers share one wake-up (ms), and how far ahead one is scheduled at all. */
-const WAKE_BUCKET_MS = 10;
+const WAKE_BUCKET_MS = 1;
 const WAKE_HORIZON_MS = 120_000;
-
-const WAKE_QUEUE_SQL = `SELECT pg_notify('${MESSAGE_CHANNEL}', id::text) FROM mailroom_queue WHERE name = ANY($1)`;
 
 /**
  * Wakes the consumers of a workflow's queue when a timer this process armed falls due,
  * instead of at their next poll (pollIntervalMs): the delayed message is deliverable from
- * its deadline on, and nothing else announces it. Timers close together share one wake-up
- * (per WAKE_BUCKET_MS) and those further off than WAKE_HORIZON_MS get none, so a waiting
- * instance costs no memory. Fired a little after the deadline by this process's clock
- * (started after the commit, so after the database's), a wake-up is never early.
+ * its deadline on, and nothing else announces it.
+ * - The deadline is the arming transaction's `now()` plus the delay. This process reads
+ *   that start just after its BEGIN was answered (AfterCommit.begunAt), so a wake-up is
+ *   never early whatever the two clocks read, and late by about one round trip.
+ * - This node's consumers are woken directly; other nodes' by one announcement at a time
+ *   on the node's LISTEN connection (Wakeups.announce), carrying every queue that fell due
+ *   meanwhile. Neither waits for a pool connection behind the work that keeps the pool
+ *   busy, and announcements cannot pile up behind the database-wide lock every NOTIFY
+ *   takes at commit.
+ * - Timers in one millisecond share a wake-up; those further off than WAKE_HORIZON_MS get
+ *   none, so a waiting instance costs no memory.
  */
 export class TimerWakeups {
   private readonly buckets = new Map<number, Set<string>>();
+  private readonly transactions: AfterCommit;
+  /** Queues other nodes are still to hear of, and whether an announcement is under way. */
+  private readonly unannounced = new Set<string>();
+  private announcing = false;
   private stopped = false;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly services: MailroomServices) {
+    this.transactions = AfterCommit.of(services.dataSource);
+  }
 
-  /** After `tx` commits, schedules a wake-up of `queue` in `delayMs`. */
+  /** After `tx` commits, schedules a wake-up of `queue` `delayMs` after `tx` began. */
   schedule(tx: EntityManager, queue: string, delayMs: number): void {
     if (this.stopped || delayMs > WAKE_HORIZON_MS) return;
-    AfterCommit.of(this.dataSource).add(tx, () => this.at(Date.now() + delayMs + 1, queue));
+    // Date.now() is whole milliseconds: + 1 keeps a truncated start from making the wake-up early.
+    const begun = this.transactions.begunAt(tx) ?? Date.now();
+    this.transactions.add(tx, () => this.at(begun + delayMs + 1, queue));
   }
 
   stop(): void {
     this.stopped = true;
     this.buckets.clear();
+    this.unannounced.clear();
   }
 
   private at(time: number, queue: string): void {
@@ -98,11 +131,28 @@ export class TimerWakeups {
     setTimeout(() => void this.wake(bucket), Math.max(0, bucket - Date.now())).unref();
   }
 
+  // A lost wake-up only costs the poll interval: the consumers' poll still finds the timer.
   private async wake(bucket: number): Promise<void> {
     const queues = this.buckets.get(bucket);
     this.buckets.delete(bucket);
-    if (!queues || this.stopped || !this.dataSource.isInitialized) return;
-    // A lost wake-up only costs the poll interval: the consumers' poll still finds the timer.
-    await query(this.dataSource.manager, WAKE_QUEUE_SQL, [[...queues]]).catch(() => undefined);
+    if (!queues || this.stopped) return;
+    for (const name of queues) {
+      const ref = await this.services.queues.ref(name).catch(() => null);
+      if (ref) this.services.wakeups.wakeLocal(ref.id);
+      this.unannounced.add(name);
+    }
+    if (this.announcing) return;
+    this.announcing = true;
+    const dataSource = this.services.dataSource;
+    const fallback = (sql: string, params: unknown[]) => query(dataSource.manager, sql, params);
+    try {
+      while (this.unannounced.size > 0 && !this.stopped && dataSource.isInitialized) {
+        const names = [...this.unannounced];
+        this.unannounced.clear();
+        await this.services.wakeups.announce(names, fallback).catch(() => undefined);
+      }
+    } finally {
+      this.announcing = false;
+    }
   }
 }

@@ -51,7 +51,7 @@ export class WorkflowEngine {
     private readonly actors: ActorStore,
   ) {
     this.inline = new InlineActivities(services, this);
-    this.wakeups = new TimerWakeups(services.dataSource);
+    this.wakeups = new TimerWakeups(services);
   }
 
   /** Creates the instance unless it exists; `created` is false when another start won. */
