@@ -1,11 +1,11 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventFromLogic, InputFrom, SnapshotFrom } from 'xstate';
-import { initialTransition, transition } from 'xstate';
 import type { DataSource, EntityManager, EntityTarget, FindOptionsWhere } from 'typeorm';
 import { InvalidTransitionError } from '../errors/mailroom.errors';
 import { inTransaction, query } from '../database/transaction';
 import { ACTOR_CHANNEL, type ActorAnnouncement } from '../database/channels';
 import type { ActorRow } from './actor.entity';
 import { persist, restore, stateText } from './actor.snapshot';
+import { pureInitialTransition, pureTransition } from './actor.transition';
 
 /** An action as XState's pure `transition` returns it: its name, params, and the context and event it saw. */
 export interface ActorAction {
@@ -72,7 +72,7 @@ export class ActorStore {
     input: InputFrom<M>,
     manager?: EntityManager,
   ): Promise<R> {
-    const [snapshot] = initialTransition(kind.machine, input as never) as [AnyMachineSnapshot, unknown];
+    const [snapshot] = pureInitialTransition(kind.machine, input);
     return inTransaction(this.dataSource, manager, async (tx) => {
       const row = tx.create(kind.entity, {
         ...identity,
@@ -134,10 +134,7 @@ export class ActorStore {
     event: { type: string },
   ): Promise<Transitioned<R>> {
     const machine = kind.machineFor?.(row) ?? kind.machine;
-    const [next, actions] = transition(machine, current as never, event as never) as unknown as [
-      AnyMachineSnapshot,
-      ActorAction[],
-    ];
+    const [next, actions] = pureTransition(machine, current, event);
     const stored = persist(machine, next);
     const changed = JSON.stringify(stored) !== JSON.stringify(row.snapshot);
     if (changed) {

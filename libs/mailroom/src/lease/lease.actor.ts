@@ -1,4 +1,4 @@
-import { initialTransition } from 'xstate';
+import { pureInitialTransition } from '../actor/actor.transition';
 import { execute, query } from '../database/transaction';
 import type { PersistedActor } from '../actor/actor.entity';
 import type { ActorKind } from '../actor/actor.store';
@@ -29,6 +29,6 @@ export const leaseActor: ActorKind<typeof leaseMachine, LeaseEntity> = {
  * lease inside their own statement (claim.sql.ts) write these, as ActorStore.create would.
  */
 export function newLease(context: LeaseContext): { state: string; snapshot: PersistedActor } {
-  const [snapshot] = initialTransition(leaseMachine, context);
+  const [snapshot] = pureInitialTransition(leaseMachine, context);
   return { state: String(snapshot.value), snapshot: { value: String(snapshot.value), context: snapshot.context } };
 }

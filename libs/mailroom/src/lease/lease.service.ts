@@ -2,7 +2,7 @@ import { execute } from '../database/transaction';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { ActorStore } from '../actor/actor.store';
-import { initialTransition, transition } from 'xstate';
+import { pureInitialTransition, pureTransition } from '../actor/actor.transition';
 import { asSingleton, CHORE_LOCKS } from '../database/singleton';
 import { record, type QueueCount } from '../observability/instruments';
 import type { QueueRef } from '../queue/queue.service';
@@ -20,8 +20,8 @@ const UNIQUE_VIOLATION = '23505';
  * the statement cannot drift from the definition unnoticed (a changed machine fails at load).
  */
 const EXPIRE = (() => {
-  const active = initialTransition(leaseMachine, { queueId: 0, consumer: '' })[0];
-  const [expired, actions] = transition(leaseMachine, active, { type: 'EXPIRE' });
+  const active = pureInitialTransition(leaseMachine, { queueId: 0, consumer: '' })[0];
+  const [expired, actions] = pureTransition(leaseMachine, active, { type: 'EXPIRE' });
   const [returned, forgotten] = actions as { type: string; params?: { countAttempt: boolean } }[];
   if (expired.value !== 'expired' || returned?.type !== 'returnMessages' || forgotten?.type !== 'forget') {
     throw new Error('lease machine: EXPIRE no longer returns the messages and forgets the lease; update EXPIRE_LEASES');

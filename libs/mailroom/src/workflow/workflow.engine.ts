@@ -1,7 +1,8 @@
-import { initialTransition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { EntityManager } from 'typeorm';
 import { runEffects, type ActorAction, type ActorKind, type ActorStore } from '../actor/actor.store';
 import { persist, restore, stateText } from '../actor/actor.snapshot';
+import { pureInitialTransition } from '../actor/actor.transition';
 import type { PersistedActor } from '../actor/actor.entity';
 import type { MailroomServices } from '../services/mailroom.services';
 import { query } from '../database/transaction';
@@ -64,10 +65,7 @@ export class WorkflowEngine {
     parent: ParentRef | null = null,
   ) {
     const kind = this.kindOf(definition);
-    const [snapshot, actions] = initialTransition(definition.machine, input as never) as [
-      AnyMachineSnapshot,
-      ActorAction[],
-    ];
+    const [snapshot, actions] = pureInitialTransition(definition.machine, input as never);
     const projected = kind.project(snapshot);
     const stored = persist(definition.machine, snapshot);
     const [inserted] = await query<{ id: string; version: number; created_at: Date; updated_at: Date }>(
