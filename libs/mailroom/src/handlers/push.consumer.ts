@@ -114,7 +114,7 @@ export class PushConsumer {
       } catch (error) {
         if (this.stopping) break;
         this.logger.error(`claiming from "${this.queue}" failed, retrying: ${(error as Error).message}`);
-        await new Promise((r) => setTimeout(r, BACKOFF_MS));
+        await this.backOff();
       }
     }
     this.acks.collector = null; // stop() flushes what is left
@@ -149,6 +149,20 @@ export class PushConsumer {
     } else {
       await this.slotOrAck(pending > 0 ? holdLeft : this.timings.longPollMs);
     }
+  }
+
+  /** Waits BACKOFF_MS before the next claim, or until stop(): a stopping consumer does not wait it out. */
+  private backOff(): Promise<void> {
+    const signal = this.abort.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, BACKOFF_MS);
+      signal.addEventListener('abort', done);
+    });
   }
 
   /** How many more messages may be held now (at most 100, the most one claim takes). */
