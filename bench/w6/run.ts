@@ -13,7 +13,7 @@ import type { W6System } from './system';
  * gives each system a fresh database per run and runs each phase in a child process of its own
  * (DBOS is a process-wide singleton; RSS must be one process's). Prints one JSON line per phase.
  *
- *   node dist/bench/w6/run.js [--runs 3] [--n 2000] [--timers 10000] [--wait-ms 5000] [--memory 100000]
+ *   node dist/bench/w6/run.js [--runs 3] [--n 2000] [--timers 10000] [--wait-ms 5000] [--timer-rate 500] [--memory 100000]
  *                             [--server postgres://postgres@127.0.0.1:5432]
  *                             [--systems mailroom,dbos] [--phases throughput,timers]  (--memory 0: no memory phase)
  */
@@ -78,13 +78,23 @@ async function throughput(s: W6System, n: number) {
   };
 }
 
-/** `count` timers of `waitMs`, started 10 at a time; lateness = fire time − deadline. */
-async function timers(s: W6System, count: number, waitMs: number) {
+/**
+ * `count` timers of `waitMs`, started 10 at a time; lateness = fire time − deadline. With
+ * `perSecond` (`--timer-rate`), start i waits for t0 + i / perSecond: every system gets the
+ * same offered load, timers falling due at that rate while the later ones are still being
+ * started (a faster starter would otherwise face more firings at once). 0: as fast as each
+ * system starts them.
+ */
+async function timers(s: W6System, count: number, waitMs: number, perSecond: number) {
   const t0 = performance.now();
-  await lanes(count, 10, (i) => s.startTimer(`timer-${i}`, waitMs));
+  await lanes(count, 10, async (i) => {
+    const wait = perSecond > 0 ? t0 + (i * 1000) / perSecond - performance.now() : 0;
+    if (wait > 0) await sleep(wait);
+    await s.startTimer(`timer-${i}`, waitMs);
+  });
   const startsPerSecond = count / ((performance.now() - t0) / 1000);
   await until(async () => (await s.timersFired()) === count, TIMEOUT_MS, 'timers fired', 200);
-  return { timers: count, waitMs, startsPerSecond, latenessMs: p(await s.timerLateness(waitMs)) };
+  return { timers: count, waitMs, timerRate: perSecond, startsPerSecond, latenessMs: p(await s.timerLateness(waitMs)) };
 }
 
 async function fill(s: W6System, count: number) {
@@ -112,7 +122,7 @@ async function child(system: string, phase: string, url: string): Promise<unknow
   const s = await open(system, url);
   try {
     if (phase === 'throughput') return await throughput(s, arg('n', 2000));
-    if (phase === 'timers') return await timers(s, arg('timers', 10_000), arg('wait-ms', 5_000));
+    if (phase === 'timers') return await timers(s, arg('timers', 10_000), arg('wait-ms', 5_000), arg('timer-rate', 500));
     if (phase === 'fill') return await fill(s, arg('memory', 100_000));
     return await idleRss(s, 15_000);
   } finally {

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
@@ -46,6 +47,38 @@ describe('wake-ups of single sends', () => {
     } finally {
       await claim.rollbackTransaction();
       await claim.release();
+    }
+  });
+
+  it('does not wake consumers for messages that are all delayed: nobody could take them yet', async () => {
+    await client.createQueue('later');
+    await client.createQueue('now');
+    await client.createTopic('wakes');
+    await client.subscribe('wakes', 'later-copies', { queue: 'later' });
+    const listener = new Client({ connectionString: db.url });
+    await listener.connect();
+    const woken: string[] = [];
+    listener.on('notification', (n) => woken.push(n.payload ?? ''));
+    await listener.query('LISTEN mailroom_message');
+    try {
+      const ids = Object.fromEntries(
+        (await db.dataSource.query(`SELECT name, id::text FROM mailroom_queue WHERE name IN ('later', 'now')`)).map(
+          (r: { name: string; id: string }) => [r.name, r.id],
+        ),
+      );
+      // Every way of sending, each delayed: one message, a batch, a publish's copy.
+      await client.send('later', 'one', { delayMs: 60_000 });
+      await client.sendBatch('later', [{ body: 'a', delayMs: 60_000 }, { body: 'b', delayMs: 60_000 }]);
+      await client.publish('wakes', 'copy', { delayMs: 60_000 });
+      // Notifications arrive in commit order: once this one is in, any of those would be too.
+      await client.send('now', 'at once');
+      await until(() => woken.includes(ids.now));
+      expect(woken).toEqual([ids.now]);
+      // A batch with one message deliverable now does wake.
+      await client.sendBatch('later', [{ body: 'c', delayMs: 60_000 }, { body: 'd' }]);
+      await until(() => woken.includes(ids.later));
+    } finally {
+      await listener.end();
     }
   });
 });

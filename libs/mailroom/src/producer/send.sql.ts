@@ -24,7 +24,9 @@ export const PRODUCER_ACKS_KEPT = 10_000;
  *   mailroom_producer_ack, where each stored message's answer is kept for the producer's
  *   last PRODUCER_ACKS_KEPT sequences: older ones, and every row of an older epoch, are
  *   trimmed here under the same lock (a re-initialisation cannot: it does not hold it).
- * - The wake-up NOTIFY is part of the statement and is delivered on commit only.
+ * - The wake-up NOTIFY is part of the statement and is delivered on commit only; a send whose
+ *   messages are all delayed notifies nobody (no consumer could take them yet: a claim
+ *   woken by it would find nothing; they are found once due, by a poll or a timer's wake-up).
  * - Shaped for batches of 1,000 (W2, bench/RESULTS.md): the ids come as one comma-separated
  *   string ($2) and the bodies as one JSON array ($3), with no per-element array quoting
  *   on either side; a column whose every value is its default
@@ -70,7 +72,7 @@ stored AS (
   SELECT i.seq, q.id, i.id, i.body, i.headers, i.group_key, now() + i.delay_ms * interval '1 millisecond',
          now() + coalesce(i.ttl_ms, q.message_ttl_ms) * interval '1 millisecond'
     FROM q JOIN input i ON i.fresh AND (NOT i.client_id OR i.id IN (SELECT message_id FROM remembered))
-  RETURNING id, seq
+  RETURNING id, seq, visible_at <= created_at AS ready
 ),
 acks AS (
   INSERT INTO mailroom_producer_ack (producer_id, epoch, sequence, message_id, seq)
@@ -81,7 +83,7 @@ trimmed AS (
    WHERE producer_id = (SELECT id FROM p) AND (epoch < $10 OR epoch = $10 AND sequence <= $11 - ${PRODUCER_ACKS_KEPT})
 ),
 woken AS (
-  SELECT pg_notify('${MESSAGE_CHANNEL}', q.id::text) FROM q WHERE EXISTS (SELECT 1 FROM stored)
+  SELECT pg_notify('${MESSAGE_CHANNEL}', q.id::text) FROM q WHERE EXISTS (SELECT 1 FROM stored WHERE ready)
 )
 SELECT q.id AS queue_id, (SELECT acked FROM p)::text AS acked,
        (SELECT string_agg(coalesce(s.seq::text, ''), ',' ORDER BY i.ord) FROM input i LEFT JOIN stored s USING (seq)) AS seqs
@@ -95,7 +97,8 @@ SELECT q.id AS queue_id, (SELECT acked FROM p)::text AS acked,
  * $5 group key, $6 delay ms, $7 ttl ms; a NULL takes the default, as in SEND_SQL.
  * Measured one send at a time (W1): ~350 → ~300 µs a send.
  *
- * Every send notifies. A send that skipped its wake-up because an older deliverable message
+ * Every send of a message deliverable now notifies (a delayed one does not, as in SEND_SQL).
+ * A send that skipped its wake-up because an older deliverable message
  * sat at the queue's head (tried: W1 0.9 instead of 0.6 × a plain INSERT) left a consumer
  * asleep whenever that older message's claim was in flight: the claim, not yet committed,
  * took the older one, found nothing more, and its consumer waited a poll interval for this
@@ -113,7 +116,8 @@ stored AS (
     FROM q
   RETURNING queue_id, seq
 )
-SELECT s.queue_id, s.seq::text AS seqs, pg_notify('${MESSAGE_CHANNEL}', s.queue_id::text) AS woken
+SELECT s.queue_id, s.seq::text AS seqs,
+       CASE WHEN coalesce($6::int, 0) <= 0 THEN pg_notify('${MESSAGE_CHANNEL}', s.queue_id::text) END AS woken
   FROM stored s`;
 
 /** The answers kept for a producer's sequences that SEND_SQL found already sent (rare path). */

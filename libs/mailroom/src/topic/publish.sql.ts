@@ -51,10 +51,10 @@ stored AS (
          now() + g.delay_ms * interval '1 millisecond', now() + coalesce(g.ttl_ms, g.message_ttl_ms) * interval '1 millisecond'
     FROM targets g
    WHERE NOT g.client_id OR (g.queue_id, g.id) IN (SELECT queue_id, message_id FROM remembered)
-  RETURNING queue_id
+  RETURNING queue_id, visible_at <= created_at AS ready
 ),
 woken AS (
-  SELECT pg_notify('${MESSAGE_CHANNEL}', w.queue_id::text) FROM (SELECT DISTINCT queue_id FROM stored) w
+  SELECT pg_notify('${MESSAGE_CHANNEL}', w.queue_id::text) FROM (SELECT DISTINCT queue_id FROM stored WHERE ready) w
 )
 SELECT i.id, count(g.seq)::int AS delivered_to
   FROM input i
