@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MailroomClient } from '@mailroom/core';
+import { Wakeups } from '@mailroom/core/database/wakeups';
+import { pgConfigOf } from '@mailroom/core/database/pg-config';
+import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { until } from '../support/wait';
+
+/** A timer's wake-up (workflow.after-commit.ts): this node's consumers directly, other nodes' by NOTIFY on the LISTEN connection. */
+let db: TestDatabase;
+let client: MailroomClient;
+const nodes: Wakeups[] = [];
+beforeAll(async () => {
+  db = await createTestDatabase();
+  client = await startClient(db.dataSource);
+});
+afterAll(async () => {
+  for (const node of nodes) await node.close();
+  await client?.close();
+  await db?.drop();
+});
+
+async function node(): Promise<Wakeups> {
+  const wakeups = new Wakeups(pgConfigOf(db.dataSource));
+  nodes.push(wakeups);
+  await wakeups.start();
+  return wakeups;
+}
+
+describe('announcing due messages', () => {
+  it('wakes the watchers of the named queues on every node, and only those', async () => {
+    await client.createQueue('due');
+    await client.createQueue('quiet');
+    const ids = Object.fromEntries(
+      (await db.dataSource.query(`SELECT name, id FROM mailroom_queue WHERE name IN ('due', 'quiet')`)).map(
+        (r: { name: string; id: number }) => [r.name, r.id],
+      ),
+    );
+    const [here, there] = [await node(), await node()];
+    const woken: string[] = [];
+    const watch = (wakeups: Wakeups, name: string, label: string) =>
+      void wakeups.watch(ids[name]).wait(60_000).then(() => woken.push(label));
+    watch(there, 'due', 'there:due');
+    watch(there, 'quiet', 'there:quiet');
+    watch(here, 'due', 'here:due');
+    await here.announce(['due']);
+    await until(() => woken.length === 2);
+    expect(woken.sort()).toEqual(['here:due', 'there:due']);
+  });
+
+  it('wakes this node’s watchers of a queue at once, without the database', async () => {
+    const [{ id }] = await db.dataSource.query(`SELECT id FROM mailroom_queue WHERE name = 'due'`);
+    const here = await node();
+    let woken = false;
+    const waiting = here
+      .watch(id)
+      .wait(60_000)
+      .then(() => {
+        woken = true;
+      });
+    here.wakeLocal(id);
+    await waiting;
+    expect(woken).toBe(true);
+  });
+});
