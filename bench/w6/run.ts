@@ -122,7 +122,8 @@ async function child(system: string, phase: string, url: string): Promise<unknow
   const s = await open(system, url);
   try {
     if (phase === 'throughput') return await throughput(s, arg('n', 2000));
-    if (phase === 'timers') return await timers(s, arg('timers', 10_000), arg('wait-ms', 5_000), arg('timer-rate', 500));
+    if (phase === 'timers')
+      return await timers(s, arg('timers', 10_000), arg('wait-ms', 5_000), arg('timer-rate', 500));
     if (phase === 'fill') return await fill(s, arg('memory', 100_000));
     return await idleRss(s, 15_000);
   } finally {

@@ -38,7 +38,10 @@ describe('announcing due messages', () => {
     const [here, there] = [await node(), await node()];
     const woken: string[] = [];
     const watch = (wakeups: Wakeups, name: string, label: string) =>
-      void wakeups.watch(ids[name]).wait(60_000).then(() => woken.push(label));
+      void wakeups
+        .watch(ids[name])
+        .wait(60_000)
+        .then(() => woken.push(label));
     watch(there, 'due', 'there:due');
     watch(there, 'quiet', 'there:quiet');
     watch(here, 'due', 'here:due');

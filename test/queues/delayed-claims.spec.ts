@@ -26,7 +26,9 @@ type PlanNode = {
 /** Rows of mailroom_message that the plan's scans read and threw away (not deliverable), over all loops. */
 function messagesPassedOver(node: PlanNode): number {
   const own =
-    node['Relation Name'] === 'mailroom_message' ? (node['Rows Removed by Filter'] ?? 0) * (node['Actual Loops'] ?? 1) : 0;
+    node['Relation Name'] === 'mailroom_message'
+      ? (node['Rows Removed by Filter'] ?? 0) * (node['Actual Loops'] ?? 1)
+      : 0;
   return own + (node.Plans ?? []).reduce((sum, child) => sum + messagesPassedOver(child), 0);
 }
 

@@ -68,7 +68,10 @@ describe('wake-ups of single sends', () => {
       );
       // Every way of sending, each delayed: one message, a batch, a publish's copy.
       await client.send('later', 'one', { delayMs: 60_000 });
-      await client.sendBatch('later', [{ body: 'a', delayMs: 60_000 }, { body: 'b', delayMs: 60_000 }]);
+      await client.sendBatch('later', [
+        { body: 'a', delayMs: 60_000 },
+        { body: 'b', delayMs: 60_000 },
+      ]);
       await client.publish('wakes', 'copy', { delayMs: 60_000 });
       // Notifications arrive in commit order: once this one is in, any of those would be too.
       await client.send('now', 'at once');

@@ -27,6 +27,9 @@ export interface SettlePolicy {
   failed(): void;
 }
 
+/** ctx.ack() inside an exactly-once handler: nothing to do, the commit acks. */
+const settledByCommit = async (): Promise<void> => undefined;
+
 /** ctx.nack() inside an exactly-once handler: roll the transaction back, then nack. */
 class NackRequested extends Error {
   constructor(readonly options: NackOptions) {
@@ -75,11 +78,11 @@ export class HandlerRunner {
       settled = true;
       await this.noticingFailure(work());
     };
-    const context: MessageContext = {
-      ...this.describe(message),
-      ack: () => settle(() => this.acks.ack(message.receipt)),
-      nack: (options = {}) => settle(() => this.nack(message, options)),
-    };
+    const context = this.context(
+      message,
+      () => settle(() => this.acks.ack(message.receipt)),
+      (options = {}) => settle(() => this.nack(message, options)),
+    );
     try {
       await withHandlerTimeout(() => this.handler(message.body, context), this.spec.timeoutMs);
     } catch (error) {
@@ -107,14 +110,14 @@ export class HandlerRunner {
   private async runExactlyOnce(message: ReceivedMessage): Promise<void> {
     let nackRequested: NackOptions | null = null;
     await this.services.dataSource.transaction(async (manager) => {
-      const context: MessageContext = {
-        ...this.describe(message),
-        manager,
-        ack: async () => undefined, // the commit acks
-        nack: async (options = {}) => {
+      const context = this.context(
+        message,
+        settledByCommit,
+        async (options = {}) => {
           nackRequested = options;
         },
-      };
+        manager,
+      );
       if (await recordInInbox(manager, this.spec.consumer, message.id)) await this.call(message, context, manager);
       if (nackRequested) throw new NackRequested(nackRequested);
       await this.services.delivery.ack(this.queue, [message.receipt], { manager });
@@ -144,14 +147,14 @@ export class HandlerRunner {
         for (const message of messages) {
           if (!fresh.has(message.id)) continue;
           let nackRequested = false;
-          const context: MessageContext = {
-            ...this.describe(message),
-            manager,
-            ack: async () => undefined,
-            nack: async () => {
+          const context = this.context(
+            message,
+            settledByCommit,
+            async () => {
               nackRequested = true;
             },
-          };
+            manager,
+          );
           const started = performance.now();
           await traceHandler(this.queue, message, () => this.call(message, context, manager), true);
           seconds.push(secondsSince(started));
@@ -181,7 +184,13 @@ export class HandlerRunner {
     return withHandlerTimeout(() => this.handler(message.body, context), this.spec.timeoutMs, cancel);
   }
 
-  private describe(message: ReceivedMessage): Omit<MessageContext, 'ack' | 'nack'> {
+  /** A delivery's context, built in one literal (it is made for every message). */
+  private context(
+    message: ReceivedMessage,
+    ack: MessageContext['ack'],
+    nack: MessageContext['nack'],
+    manager?: EntityManager,
+  ): MessageContext {
     return {
       queue: this.queue,
       id: message.id,
@@ -191,6 +200,9 @@ export class HandlerRunner {
       routingKey: message.routingKey,
       deliveryCount: message.deliveryCount,
       receipt: message.receipt,
+      manager,
+      ack,
+      nack,
       extend: async (ms) => {
         await this.services.delivery.extend(this.queue, [message.receipt], ms);
       },
