@@ -1,26 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MailroomClient } from '@mailroom/core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Wakeups } from '@mailroom/core/database/wakeups';
 import { pgConfigOf } from '@mailroom/core/database/pg-config';
-import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { databaseWithClient } from '../support/database';
 import { until } from '../support/wait';
 
 /** A timer's wake-up (workflow.after-commit.ts): this node's consumers directly, other nodes' by NOTIFY on the LISTEN connection. */
-let db: TestDatabase;
-let client: MailroomClient;
+const env = databaseWithClient();
 const nodes: Wakeups[] = [];
-beforeAll(async () => {
-  db = await createTestDatabase();
-  client = await startClient(db.dataSource);
-});
 afterAll(async () => {
   for (const node of nodes) await node.close();
-  await client?.close();
-  await db?.drop();
 });
 
 async function node(): Promise<Wakeups> {
-  const wakeups = new Wakeups(pgConfigOf(db.dataSource));
+  const wakeups = new Wakeups(pgConfigOf(env.db.dataSource));
   nodes.push(wakeups);
   await wakeups.start();
   return wakeups;
@@ -28,10 +20,10 @@ async function node(): Promise<Wakeups> {
 
 describe('announcing due messages', () => {
   it('wakes the watchers of the named queues on every node, and only those', async () => {
-    await client.createQueue('due');
-    await client.createQueue('quiet');
+    await env.client.createQueue('due');
+    await env.client.createQueue('quiet');
     const ids = Object.fromEntries(
-      (await db.dataSource.query(`SELECT name, id FROM mailroom_queue WHERE name IN ('due', 'quiet')`)).map(
+      (await env.db.dataSource.query(`SELECT name, id FROM mailroom_queue WHERE name IN ('due', 'quiet')`)).map(
         (r: { name: string; id: number }) => [r.name, r.id],
       ),
     );
@@ -51,7 +43,7 @@ describe('announcing due messages', () => {
   });
 
   it('wakes this node’s watchers of a queue at once, without the database', async () => {
-    const [{ id }] = await db.dataSource.query(`SELECT id FROM mailroom_queue WHERE name = 'due'`);
+    const [{ id }] = await env.db.dataSource.query(`SELECT id FROM mailroom_queue WHERE name = 'due'`);
     const here = await node();
     let woken = false;
     const waiting = here

@@ -1,19 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MailroomClient } from '@mailroom/core';
+import { describe, expect, it } from 'vitest';
 import { TAKE } from '@mailroom/core/delivery/claim.sql';
-import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { databaseWithClient } from '../support/database';
 import { until } from '../support/wait';
 
-let db: TestDatabase;
-let client: MailroomClient;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  client = await startClient(db.dataSource);
-});
-afterAll(async () => {
-  await client?.close();
-  await db?.drop();
-});
+const env = databaseWithClient();
 
 type PlanNode = {
   'Relation Name'?: string;
@@ -34,7 +24,7 @@ function messagesPassedOver(node: PlanNode): number {
 
 /** Runs the claim statement (TAKE: the same walks as every claim) under EXPLAIN ANALYZE, rolled back. */
 async function claimPlan(queueId: number, max: number, planMode: 'force_generic_plan' | 'force_custom_plan') {
-  const runner = db.dataSource.createQueryRunner();
+  const runner = env.db.dataSource.createQueryRunner();
   await runner.connect();
   try {
     await runner.startTransaction();
@@ -51,22 +41,22 @@ async function claimPlan(queueId: number, max: number, planMode: 'force_generic_
 }
 
 async function queueId(name: string): Promise<number> {
-  const [row] = await db.dataSource.query(`SELECT id FROM mailroom_queue WHERE name = $1`, [name]);
+  const [row] = await env.db.dataSource.query(`SELECT id FROM mailroom_queue WHERE name = $1`, [name]);
   return row.id;
 }
 
 describe('delayed messages and claims', () => {
   it('a claim reads what it takes, not the delayed messages waiting ahead of it', async () => {
-    await client.createQueue('many-timers');
+    await env.client.createQueue('many-timers');
     const hour = 3_600_000;
     for (let i = 0; i < 4; i++) {
-      await client.sendBatch(
+      await env.client.sendBatch(
         'many-timers',
         Array.from({ length: 500 }, (_, j) => ({ body: { timer: i * 500 + j }, delayMs: hour })),
       );
     }
-    await client.sendBatch('many-timers', [{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
-    await db.dataSource.query('ANALYZE mailroom_message');
+    await env.client.sendBatch('many-timers', [{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
+    await env.db.dataSource.query('ANALYZE mailroom_message');
     const id = await queueId('many-timers');
     for (const mode of ['force_generic_plan', 'force_custom_plan'] as const) {
       const { taken, passedOver } = await claimPlan(id, 10, mode);
@@ -77,29 +67,29 @@ describe('delayed messages and claims', () => {
   });
 
   it('delivers due delayed messages and ready ones together, in sequence order', async () => {
-    await client.createQueue('merged');
-    await client.send('merged', 'first, delayed', { delayMs: 1_500 });
-    await client.send('merged', 'second');
-    await client.send('merged', 'third, delayed', { delayMs: 1_500 });
-    expect((await client.receive('merged', { max: 10, leaseMs: 60_000 })).map((m) => m.body)).toEqual(['second']);
+    await env.client.createQueue('merged');
+    await env.client.send('merged', 'first, delayed', { delayMs: 1_500 });
+    await env.client.send('merged', 'second');
+    await env.client.send('merged', 'third, delayed', { delayMs: 1_500 });
+    expect((await env.client.receive('merged', { max: 10, leaseMs: 60_000 })).map((m) => m.body)).toEqual(['second']);
     await until(async () => {
-      const [row] = await db.dataSource.query(
+      const [row] = await env.db.dataSource.query(
         `SELECT count(*)::int AS due FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id
           WHERE q.name = 'merged' AND m.lease_id IS NULL AND m.visible_at <= now()`,
       );
       return row.due === 2;
     });
-    await client.send('merged', 'fourth');
-    const got = await client.receive('merged', { max: 10 });
+    await env.client.send('merged', 'fourth');
+    const got = await env.client.receive('merged', { max: 10 });
     expect(got.map((m) => m.body)).toEqual(['first, delayed', 'third, delayed', 'fourth']);
   });
 
   it('a message put back with a retry delay is claimed from the delayed walk once due', async () => {
-    await client.createQueue('retried', { retry: { strategy: 'fixed', delayMs: 200, maxDelayMs: 200, jitter: 0 } });
-    await client.send('retried', 'again');
-    const [first] = await client.receive('retried', { leaseMs: 60_000 });
-    await client.nack('retried', [first.receipt]);
-    const [again] = await client.receive('retried', { waitMs: 5_000 });
+    await env.client.createQueue('retried', { retry: { strategy: 'fixed', delayMs: 200, maxDelayMs: 200, jitter: 0 } });
+    await env.client.send('retried', 'again');
+    const [first] = await env.client.receive('retried', { leaseMs: 60_000 });
+    await env.client.nack('retried', [first.receipt]);
+    const [again] = await env.client.receive('retried', { waitMs: 5_000 });
     expect(again).toMatchObject({ body: 'again', deliveryCount: 2 });
   });
 });

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { mailroomEntities, mailroomMigrations, MailroomClient, type MailroomOptions } from '@mailroom/core';
 import {
   createTestDatabase as createMailroomTestDatabase,
@@ -53,6 +53,26 @@ export async function startClient(dataSource: DataSource, options: MailroomOptio
   const client = new MailroomClient(dataSource, { reaperIntervalMs: 100, pollIntervalMs: 200, ...options });
   await client.start();
   return client;
+}
+
+/**
+ * A fresh database and a started client for one test file: made before its tests
+ * (beforeAll), closed and dropped after them (afterAll). Read `db` and `client` in tests.
+ */
+export function databaseWithClient(options: MailroomOptions = {}): {
+  readonly db: TestDatabase;
+  readonly client: MailroomClient;
+} {
+  const made = {} as { db: TestDatabase; client: MailroomClient };
+  beforeAll(async () => {
+    made.db = await createTestDatabase();
+    made.client = await startClient(made.db.dataSource, options);
+  });
+  afterAll(async () => {
+    await made.client?.close();
+    await made.db?.drop();
+  });
+  return made;
 }
 
 /** `count` started clients, each on its own pool, as separate nodes of one deployment. */

@@ -12,6 +12,7 @@ import {
 
 /** `workflow_not_found`: a workflow's message whose instance never started (after bounded retries). */
 import type { DeadLetterReason } from '../errors/mailroom.errors';
+import { pause } from '../database/pause';
 
 export type { DeadLetterReason };
 const REASONS: readonly DeadLetterReason[] = [
@@ -218,16 +219,4 @@ function toDeadLetter(row: Record<string, never>): DeadLetter {
     lastFailedAt: info.lastFailedAt,
     deadLetteredAt: info.deadLetteredAt,
   };
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done);
-  });
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { MailroomServices } from '../services/mailroom.services';
+import { pause } from '../database/pause';
 import { LeaseLostError } from '../errors/mailroom.errors';
 import type { ReceivedMessage } from '../message/message';
 import { AckBatcher } from './ack.batcher';
@@ -114,7 +115,7 @@ export class PushConsumer {
       } catch (error) {
         if (this.stopping) break;
         this.logger.error(`claiming from "${this.queue}" failed, retrying: ${(error as Error).message}`);
-        await this.backOff();
+        await pause(BACKOFF_MS, this.abort.signal); // stop() does not wait it out
       }
     }
     this.acks.collector = null; // stop() flushes what is left
@@ -149,20 +150,6 @@ export class PushConsumer {
     } else {
       await this.slotOrAck(pending > 0 ? holdLeft : this.timings.longPollMs);
     }
-  }
-
-  /** Waits BACKOFF_MS before the next claim, or until stop(): a stopping consumer does not wait it out. */
-  private backOff(): Promise<void> {
-    const signal = this.abort.signal;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, BACKOFF_MS);
-      signal.addEventListener('abort', done);
-    });
   }
 
   /** How many more messages may be held now (at most 100, the most one claim takes). */
