@@ -52,4 +52,33 @@ describe('competing consumers', () => {
       exhausted: 0,
     });
   });
+
+  it('delivers each of 2,000 messages, a third of them delayed, once, as the delayed ones fall due', async () => {
+    const total = 2_000;
+    await nodes[0].createQueue('mixed', { leaseMs: 60_000 });
+    // Ready and delayed (up to 1 s) messages interleaved: claims merge both walks (delivery/claim.sql.ts).
+    for (let i = 0; i < total; i += 500) {
+      await nodes[0].sendBatch(
+        'mixed',
+        Array.from({ length: 500 }, (_, j) => ({ body: i + j, delayMs: (i + j) % 3 === 0 ? ((i + j) % 1000) + 1 : 0 })),
+      );
+    }
+    const seen = new Map<number, number>();
+    await Promise.all(
+      nodes.map(async (node, c) => {
+        while (seen.size < total) {
+          const batch = await node.receive<number>('mixed', { consumer: `m${c}`, max: 50, waitMs: 200 });
+          for (const m of batch) seen.set(m.body, (seen.get(m.body) ?? 0) + 1);
+          if (batch.length > 0)
+            await node.ack(
+              'mixed',
+              batch.map((m) => m.receipt),
+            );
+        }
+      }),
+    );
+    expect(seen.size).toBe(total);
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+    expect((await nodes[0].getQueue('mixed')).stats).toMatchObject({ available: 0, inFlight: 0, delayed: 0 });
+  });
 });
