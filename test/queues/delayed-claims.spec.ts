@@ -92,4 +92,23 @@ describe('delayed messages and claims', () => {
     const [again] = await env.client.receive('retried', { waitMs: 5_000 });
     expect(again).toMatchObject({ body: 'again', deliveryCount: 2 });
   });
+
+  it('keeps a grouped queue in order when the next of a group is a delayed message falling due', async () => {
+    await env.client.createQueue('grouped-delays', { ordering: 'grouped' });
+    await env.client.send('grouped-delays', 'first', { groupKey: 'g' });
+    await env.client.send('grouped-delays', 'second, delayed', { groupKey: 'g', delayMs: 300 });
+    const [first] = await env.client.receive('grouped-delays', { leaseMs: 60_000 });
+    expect(first.body).toBe('first');
+    await until(async () => {
+      const [row] = await env.db.dataSource.query(
+        `SELECT count(*)::int AS due FROM mailroom_message m JOIN mailroom_queue q ON q.id = m.queue_id
+          WHERE q.name = 'grouped-delays' AND m.lease_id IS NULL AND m.visible_at <= now()`,
+      );
+      return row.due === 1;
+    });
+    // Due, but the group's first is still in flight: the delayed walk keeps the group's order too.
+    expect(await env.client.receive('grouped-delays', { max: 10 })).toEqual([]);
+    await env.client.ack('grouped-delays', [first.receipt]);
+    expect((await env.client.receive('grouped-delays', { max: 10 })).map((m) => m.body)).toEqual(['second, delayed']);
+  });
 });

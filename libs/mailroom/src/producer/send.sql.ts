@@ -114,10 +114,9 @@ stored AS (
          now() + coalesce($6::int, 0) * interval '1 millisecond',
          now() + coalesce($7::bigint, q.message_ttl_ms) * interval '1 millisecond'
     FROM q
-  RETURNING queue_id, seq
+  RETURNING queue_id, seq, visible_at <= created_at AS ready
 )
-SELECT s.queue_id, s.seq::text AS seqs,
-       CASE WHEN coalesce($6::int, 0) <= 0 THEN pg_notify('${MESSAGE_CHANNEL}', s.queue_id::text) END AS woken
+SELECT s.queue_id, s.seq::text AS seqs, CASE WHEN s.ready THEN pg_notify('${MESSAGE_CHANNEL}', s.queue_id::text) END AS woken
   FROM stored s`;
 
 /** The answers kept for a producer's sequences that SEND_SQL found already sent (rare path). */
