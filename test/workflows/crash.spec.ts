@@ -15,6 +15,7 @@ beforeAll(async () => {
   await client.createQueue('workflow.crashy', { ordering: 'grouped', leaseMs: 1_000 });
   await client.createQueue('workflow.crashy.activities', { leaseMs: 1_000 });
   await client.createQueue('crashy-out');
+  await client.createQueue('workflow.napper', { ordering: 'grouped', leaseMs: 1_000 });
 });
 afterAll(async () => {
   await client?.close();
@@ -84,5 +85,59 @@ describe('a workflow worker killed at a transition boundary', () => {
     await run(key, 'in-activity', new RegExp(`^in-activity ${key}$`));
     expect(await outcomes(key)).toEqual(['started xstate.init', 'applied GO', 'applied xstate.done.actor.work']);
     expect(await emitted(key)).toEqual(['announce', 'finish']);
+  });
+
+  describe('holding a timer it armed (fired in that process at the deadline)', () => {
+    const nap = async (key: string, crash: string) => {
+      const doomed = await worker(crash);
+      await client.send('workflow.napper', { key, kind: 'start', input: { key, napMs: 1_500 } }, { groupKey: key });
+      await client.send('workflow.napper', { key, kind: 'event', event: { type: 'NAP' } }, { groupKey: key });
+      return doomed;
+    };
+    const afterDeath = async (key: string, due: Date) => {
+      const survivor = await worker('');
+      try {
+        await until(
+          async () =>
+            (await one(`SELECT state FROM mailroom_workflow_instance WHERE key = $1`, [key]))?.state === 'rested',
+          20_000,
+        );
+      } finally {
+        await survivor.kill('SIGTERM');
+      }
+      const fired = await db.dataSource.query(
+        `SELECT h.created_at FROM mailroom_workflow_history h JOIN mailroom_workflow_instance i ON i.id = h.instance_id
+          WHERE i.key = $1 AND h.outcome = 'applied' AND h.event ->> 'type' LIKE 'xstate.after.%'`,
+        [key],
+      );
+      expect(fired).toHaveLength(1);
+      expect(fired[0].created_at.getTime()).toBeGreaterThanOrEqual(due.getTime());
+      expect(await emitted(key)).toEqual(['wake']);
+    };
+    const dueAt = (key: string) =>
+      one(
+        `SELECT w.due_at FROM mailroom_workflow_wait w JOIN mailroom_workflow_instance i ON i.id = w.instance_id
+          WHERE i.key = $1 AND w.kind = 'timer'`,
+        [key],
+      );
+
+    it('killed before the deadline: another worker’s consumers fire it, once, never early', async () => {
+      const key = randomUUID();
+      const doomed = await nap(key, '');
+      await until(async () => (await dueAt(key)) !== undefined);
+      const { due_at: due } = await dueAt(key);
+      await doomed.kill('SIGKILL');
+      await afterDeath(key, due);
+    });
+
+    it('killed inside the firing transaction, before its commit: another worker’s consumers fire it, once', async () => {
+      const key = randomUUID();
+      const doomed = await nap(key, 'in-timer');
+      await until(async () => (await dueAt(key)) !== undefined);
+      const { due_at: due } = await dueAt(key);
+      await doomed.waitForLine(new RegExp(`^in-timer ${key}$`));
+      await doomed.kill('SIGKILL');
+      await afterDeath(key, due);
+    });
   });
 });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromPromise, setup } from 'xstate';
-import { Workflow, WorkflowActivity, Workflows, type ActivityArgs } from '@mailroom/core';
+import { assign, fromPromise, setup } from 'xstate';
+import { Workflow, WorkflowAction, WorkflowActivity, Workflows, type ActivityArgs } from '@mailroom/core';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';
@@ -21,6 +21,35 @@ const quick = setup({
     done: { type: 'final' },
   },
 });
+
+/** Sleeps the `ms` of its input from SLEEP on; waking runs `stretch`, which fails for the keys in `sore`. */
+const sleeper = setup({
+  types: { context: {} as { key: string; ms: number; woke: number }, input: {} as { key: string; ms: number } },
+  delays: { NAP: ({ context }) => context.ms },
+  actions: { stretch: () => undefined },
+}).createMachine({
+  id: 'sleeper',
+  initial: 'idle',
+  context: ({ input }) => ({ key: input.key, ms: input.ms, woke: 0 }),
+  states: {
+    idle: { on: { SLEEP: 'sleeping' } },
+    sleeping: {
+      after: { NAP: { target: 'awake', actions: ['stretch', assign({ woke: ({ context }) => context.woke + 1 })] } },
+    },
+    awake: {},
+  },
+});
+
+const sore = new Set<string>();
+
+@Workflow(sleeper)
+@Injectable()
+class SleeperWorkflow {
+  @WorkflowAction('stretch')
+  stretch({ context }: { context: { key: string } }) {
+    if (sore.delete(context.key)) throw new Error('a cramp');
+  }
+}
 
 const calls: string[] = [];
 
@@ -41,7 +70,7 @@ let workflows: Workflows;
 beforeAll(async () => {
   db = await createTestDatabase();
   // Consumers that poll every minute (a long-poll returns after 20 s): only a wake-up finds a due timer within `until`'s 10 s.
-  app = await startNestApp(db.url, [QuickWorkflow], { pollIntervalMs: 60_000 });
+  app = await startNestApp(db.url, [QuickWorkflow, SleeperWorkflow], { pollIntervalMs: 60_000 });
   workflows = app.get(Workflows);
 });
 afterAll(async () => {
@@ -57,17 +86,68 @@ const history = (key: string) =>
   );
 
 describe('the in-process fast paths (each a hint: the queues stay the durable path)', () => {
-  it('wakes the workflow’s consumers when a timer armed here falls due, not at their next poll', async () => {
+  it('fires a timer armed here at its deadline in this process: never early, applied once, its message gone, no consumer involved', async () => {
     const key = randomUUID();
     await workflows.start(QuickWorkflow, key, { key });
-    const [{ due_at: due }] = await db.dataSource.query(
-      `SELECT w.due_at FROM mailroom_workflow_wait w JOIN mailroom_workflow_instance i ON i.id = w.instance_id
-        WHERE i.key = $1 AND w.kind = 'timer'`,
+    const [{ due_at: due, message_id: message }] = await timerOf(key);
+    await until(async () => (await workflows.get(QuickWorkflow, key)).status === 'done');
+    const fired = (await history(key)).filter((h: { type: string }) => h.type.startsWith('xstate.after.'));
+    expect(fired).toMatchObject([{ outcome: 'applied', message_id: message }]);
+    expect(fired[0].created_at.getTime()).toBeGreaterThanOrEqual(due.getTime());
+    expect(await messageExists(message)).toBe(false);
+    expect(await inInbox(message)).toBe(false); // a consumer's delivery records its message there
+  });
+
+  it('fires a held timer only when the database says it is due: one its clock puts later waits for the database’s deadline', async () => {
+    const key = randomUUID();
+    await workflows.start(SleeperWorkflow, key, { key, ms: 1_000 });
+    await workflows.send(SleeperWorkflow, key, { type: 'SLEEP' });
+    // The database's deadline moves 1.5 s past the one this process holds (as if its clock ran ahead).
+    const [[{ due_at: due, message_id: message }]] = await db.dataSource.query(
+      `UPDATE mailroom_workflow_wait w SET due_at = w.due_at + interval '1.5 seconds'
+         FROM mailroom_workflow_instance i WHERE i.id = w.instance_id AND i.key = $1 RETURNING w.due_at, w.message_id`,
       [key],
     );
-    await until(async () => (await workflows.get(QuickWorkflow, key)).status === 'done');
-    const fired = (await history(key)).find((h: { type: string }) => h.type.startsWith('xstate.after.'));
-    expect(fired.created_at.getTime()).toBeGreaterThanOrEqual(due.getTime());
+    await db.dataSource.query(`UPDATE mailroom_message SET visible_at = $2 WHERE id = $1`, [message, due]);
+    await until(async () => (await workflows.get(SleeperWorkflow, key)).state === 'awake');
+    const fired = (await history(key)).filter((h: { type: string }) => h.type.startsWith('xstate.after.'));
+    expect(fired).toMatchObject([{ outcome: 'applied' }]);
+    expect(fired[0].created_at.getTime()).toBeGreaterThanOrEqual(due.getTime());
+    expect(await inInbox(message)).toBe(false); // still fired here, at the database's deadline
+  });
+
+  it('hands a held timer whose transition fails to its queue: the consumers, woken for it, retry it and it applies once', async () => {
+    const key = randomUUID();
+    sore.add(key);
+    await workflows.start(SleeperWorkflow, key, { key, ms: 200 });
+    await workflows.send(SleeperWorkflow, key, { type: 'SLEEP' });
+    const [{ message_id: message }] = await timerOf(key);
+    // Consumers that poll every minute: only the hand-over's wake-up gets it applied within `until`'s 10 s.
+    await until(async () => (await workflows.get(SleeperWorkflow, key)).state === 'awake');
+    expect(sore.has(key)).toBe(false);
+    const fired = (await history(key)).filter((h: { type: string }) => h.type.startsWith('xstate.after.'));
+    expect(fired).toMatchObject([{ outcome: 'applied', message_id: message }]);
+    expect((await workflows.get(SleeperWorkflow, key)).snapshot).toMatchObject({ context: { woke: 1 } });
+    expect(await inInbox(message)).toBe(true); // the queue's consumer delivered it
+  });
+
+  it('a held timer that another process’s consumers may also deliver is applied once', async () => {
+    const other = await startNestApp(db.url, [QuickWorkflow, SleeperWorkflow], { pollIntervalMs: 50 });
+    try {
+      const keys = Array.from({ length: 20 }, () => randomUUID());
+      for (const key of keys) await workflows.start(SleeperWorkflow, key, { key, ms: 300 });
+      for (const key of keys) await workflows.send(SleeperWorkflow, key, { type: 'SLEEP' });
+      for (const key of keys) {
+        await until(async () => (await workflows.get(SleeperWorkflow, key)).state === 'awake');
+        const applied = (await history(key)).filter(
+          (h: { type: string; outcome: string }) => h.type.startsWith('xstate.after.') && h.outcome === 'applied',
+        );
+        expect(applied).toHaveLength(1);
+        expect((await workflows.get(SleeperWorkflow, key)).snapshot).toMatchObject({ context: { woke: 1 } });
+      }
+    } finally {
+      await other.close();
+    }
   });
 
   it('runs an invoked activity in the invoking process after its commit: one call, answered without a message, its job gone', async () => {
@@ -84,3 +164,14 @@ describe('the in-process fast paths (each a hint: the queues stay the durable pa
     expect(count).toBe(0);
   });
 });
+
+const timerOf = async (key: string) =>
+  db.dataSource.query(
+    `SELECT w.due_at, w.message_id FROM mailroom_workflow_wait w JOIN mailroom_workflow_instance i ON i.id = w.instance_id
+      WHERE i.key = $1 AND w.kind = 'timer'`,
+    [key],
+  );
+const messageExists = async (id: string) =>
+  (await db.dataSource.query(`SELECT 1 FROM mailroom_message WHERE id = $1`, [id])).length > 0;
+const inInbox = async (id: string) =>
+  (await db.dataSource.query(`SELECT 1 FROM mailroom_inbox WHERE message_id = $1`, [id])).length > 0;

@@ -14,7 +14,7 @@ const registries = new WeakMap<DataSource, AfterCommit>();
  */
 export class AfterCommit {
   private readonly pending = new WeakMap<QueryRunner, Work[]>();
-  /** When each open transaction's BEGIN was answered, by this process's clock. */
+  /** When each open transaction's BEGIN was answered, by this process's monotonic clock (performance.now()). */
   private readonly begun = new WeakMap<QueryRunner, number>();
 
   static of(dataSource: DataSource): AfterCommit {
@@ -47,9 +47,9 @@ export class AfterCommit {
   }
 
   /**
-   * When `tx`'s transaction began, by this process's clock: read just after its BEGIN was
-   * answered, so not before the database's `now()` of that transaction, whatever the two
-   * clocks read. Null outside a transaction, or one that began before this registry.
+   * When `tx`'s transaction began, by this process's monotonic clock (performance.now()):
+   * read just after its BEGIN was answered, so not before the database's `now()` of that
+   * transaction. Null outside a transaction, or one that began before this registry.
    */
   begunAt(tx: EntityManager): number | null {
     const runner = tx.queryRunner;
@@ -58,7 +58,7 @@ export class AfterCommit {
 
   private begin(runner: QueryRunner): void {
     // A savepoint inside the transaction: the transaction's own start stands.
-    if (!this.begun.has(runner)) this.begun.set(runner, Date.now());
+    if (!this.begun.has(runner)) this.begun.set(runner, performance.now());
   }
 
   private settle(runner: QueryRunner, committed: boolean): void {
@@ -108,9 +108,14 @@ export class TimerWakeups {
   /** After `tx` commits, schedules a wake-up of `queue` `delayMs` after `tx` began. */
   schedule(tx: EntityManager, queue: string, delayMs: number): void {
     if (this.stopped || delayMs > WAKE_HORIZON_MS) return;
-    // Date.now() is whole milliseconds: + 1 keeps a truncated start from making the wake-up early.
-    const begun = this.transactions.begunAt(tx) ?? Date.now();
+    // + 1: an early wake-up would find nothing and leave the timer to the next poll.
+    const begun = this.transactions.begunAt(tx) ?? performance.now();
     this.transactions.add(tx, () => this.at(begun + delayMs + 1, queue));
+  }
+
+  /** Wakes `queue`'s consumers now (a timer held here that this process does not fire after all). */
+  wake(queue: string): void {
+    this.at(performance.now(), queue);
   }
 
   stop(): void {
@@ -128,11 +133,11 @@ export class TimerWakeups {
       return;
     }
     this.buckets.set(bucket, new Set([queue]));
-    setTimeout(() => void this.wake(bucket), Math.max(0, bucket - Date.now())).unref();
+    setTimeout(() => void this.fall(bucket), Math.max(0, bucket - performance.now())).unref();
   }
 
   // A lost wake-up only costs the poll interval: the consumers' poll still finds the timer.
-  private async wake(bucket: number): Promise<void> {
+  private async fall(bucket: number): Promise<void> {
     const queues = this.buckets.get(bucket);
     this.buckets.delete(bucket);
     if (!queues || this.stopped) return;

@@ -14,18 +14,18 @@ import { statusOf, workflowKind, type WorkflowEnvelope } from './workflow.kind';
 import {
   FAIL_INSTANCE_SQL,
   LOCK_FOR_EVENT_SQL,
-  RECORD_HISTORY_SQL,
   INSERT_INSTANCE_SQL,
   MIGRATE_INSTANCE_SQL,
   PARENT_AWAITS_SQL,
 } from './workflow.sql';
 import { TimerWakeups } from './workflow.after-commit';
+import { HeldTimers, type HeldTimer } from './workflow.timers';
 import { InlineActivities } from './workflow.inline';
-import { lockedRow, markConsumed, takeArms, takeSave } from './workflow.writes';
+import { history, lockedRow, markConsumed, type Outcome } from './workflow.writes';
 
 type Row = WorkflowInstanceEntity;
 type Event = { type: string; [field: string]: unknown };
-export type Outcome = 'started' | 'applied' | 'ignored' | 'stale' | 'failed' | 'retried';
+export type { Outcome } from './workflow.writes';
 
 /** What one call did to an instance. */
 export interface Delivery {
@@ -44,8 +44,10 @@ export class WorkflowEngine {
   private readonly kinds = new Map<WorkflowDefinition, ActorKind<AnyStateMachine, Row>>();
   /** Activities this process runs right after the invoking transition commits. */
   readonly inline: InlineActivities;
-  /** Wake-ups of a workflow's consumers when a timer armed here falls due. */
+  /** Wake-ups of a workflow's consumers when a timer armed here (and not held) falls due. */
   readonly wakeups: TimerWakeups;
+  /** Timers armed here, fired here at their deadline. */
+  readonly timers: HeldTimers;
 
   constructor(
     private readonly services: MailroomServices,
@@ -53,6 +55,7 @@ export class WorkflowEngine {
   ) {
     this.inline = new InlineActivities(services, this);
     this.wakeups = new TimerWakeups(services);
+    this.timers = new HeldTimers(services, this, this.wakeups);
   }
 
   /** Creates the instance unless it exists; `created` is false when another start won. */
@@ -120,8 +123,41 @@ export class WorkflowEngine {
       definition.name,
       envelope.key,
       envelope.wait ?? null,
+      false,
     ]);
     if (!locked) throw new WorkflowInstanceNotFoundError(definition.name, envelope.key);
+    return this.apply(definition, envelope, tx, locked, messageId, answered);
+  }
+
+  /**
+   * A timer fired by the process that armed it (HeldTimers), not by its message's
+   * delivery: applied, its message deleted with it, only if the database agrees it is due
+   * and no consumer holds its message. Null when applied; else how far off (ms) its
+   * deadline is by the database clock, 0 when it is not this process's to fire (fired,
+   * cancelled, held by a consumer, or no instance): nothing was written then.
+   */
+  async fire(definition: WorkflowDefinition, timer: HeldTimer, tx: EntityManager): Promise<number | null> {
+    const envelope: WorkflowEnvelope = { key: timer.key, kind: 'timer', event: timer.event, wait: timer.wait };
+    const [locked] = await query<Record<string, unknown>>(tx, LOCK_FOR_EVENT_SQL, [
+      definition.name,
+      timer.key,
+      timer.wait,
+      true,
+    ]);
+    if (!locked?.consumed_wait) return Math.max(0, Number(locked?.due_in_ms ?? 0));
+    await this.apply(definition, envelope, tx, locked, timer.wait, timer.wait);
+    return null;
+  }
+
+  /** The transition of a locked instance (`locked`, as LOCK_FOR_EVENT_SQL returned it). */
+  private async apply(
+    definition: WorkflowDefinition,
+    envelope: WorkflowEnvelope,
+    tx: EntityManager,
+    locked: Record<string, unknown>,
+    messageId?: string,
+    answered?: string,
+  ) {
     const row = lockedRow(tx, locked);
     const event: Event = envelope.event ?? { type: `mailroom.${envelope.kind}` };
     const ignore = (detail: string, outcome: Outcome = 'ignored') =>
@@ -258,39 +294,13 @@ export class WorkflowEngine {
   private kindOf(definition: WorkflowDefinition): ActorKind<AnyStateMachine, Row> {
     let kind = this.kinds.get(definition);
     if (!kind) {
-      kind = workflowKind(this.services, definition, { inline: this.inline, wakeups: this.wakeups });
+      kind = workflowKind(this.services, definition, {
+        inline: this.inline,
+        wakeups: this.wakeups,
+        timers: this.timers,
+      });
       this.kinds.set(definition, kind);
     }
     return kind;
   }
-}
-
-/**
- * One history row, in one statement with the waits the transition armed and the answered
- * job; with `historyLimit`, the instance's older rows beyond it go too.
- */
-async function history(
-  tx: EntityManager,
-  definition: WorkflowDefinition,
-  row: Row,
-  outcome: Outcome,
-  event: Event,
-  messageId?: string,
-  detail?: string,
-  answered?: string,
-) {
-  const save = takeSave(row);
-  const [written] = await query<{ saved: number }>(tx, RECORD_HISTORY_SQL, [
-    row.id,
-    outcome,
-    JSON.stringify(event),
-    JSON.stringify(row.stateValue ?? row.snapshot.value),
-    messageId ?? null,
-    detail ?? null,
-    definition.options.historyLimit ?? null,
-    ...takeArms(row),
-    answered ?? null,
-    ...save,
-  ]);
-  if (save[5] !== null && written.saved !== 1) throw new Error('workflow actor changed under its row lock');
 }

@@ -34,6 +34,7 @@ export class WorkflowExplorer {
 
   async stop(): Promise<void> {
     await Promise.all([...this.consumers.map((c) => c.stop()), this.workflows.engine.inline.stop(SHUTDOWN_MS)]);
+    await this.workflows.engine.timers.stop();
     this.workflows.engine.wakeups.stop();
     this.consumers = [];
   }

@@ -12,6 +12,7 @@ import { armLater, flushArms, saveLater, wasConsumed } from './workflow.writes';
 import { WorkflowConfigurationError } from './workflow.errors';
 import type { TimerWakeups } from './workflow.after-commit';
 import type { InlineActivities } from './workflow.inline';
+import type { HeldTimers } from './workflow.timers';
 
 type Row = WorkflowInstanceEntity;
 
@@ -43,24 +44,27 @@ export function statusOf(snapshot: AnyMachineSnapshot): WorkflowStatus {
  * A workflow as the actor store keeps it: the instance's pinned machine, projections
  * for listing, and its effects. Named actions run the `@WorkflowAction` bound to them;
  * XState's own actions become durable: a delayed raise (`after`) a delayed message plus
- * its wait row (and a wake-up at its deadline), a cancel the removal of both, an invoke
+ * its wait row (fired by this process at its deadline: HeldTimers), a cancel the removal of both, an invoke
  * a job on the activity queue (run by this process after the commit when it can).
  * Everything is written through `tx`, so it commits with the transition or not at all.
  */
 export function workflowKind(
   services: MailroomServices,
   definition: WorkflowDefinition,
-  hooks: { inline: InlineActivities; wakeups: TimerWakeups },
+  hooks: { inline: InlineActivities; wakeups: TimerWakeups; timers: HeldTimers },
 ): ActorKind<AnyStateMachine, Row> {
   const effects: Record<string, ActorEffect<Row>> = {
     'xstate.raise': async (tx, row, params) => {
       const { event, id, delay } = params as { event: { type: string }; id: string; delay?: number };
       if (delay === undefined) return; // an immediate raise happened inside the transition
       const wait = randomUUID();
-      armLater(row, { waitId: id, kind: 'timer', messageId: wait, delayMs: Math.round(delay) });
+      const delayMs = Math.round(delay);
+      armLater(row, { waitId: id, kind: 'timer', messageId: wait, delayMs });
       const envelope: WorkflowEnvelope = { key: row.key, kind: 'timer', event, wait };
-      await services.send(definition.queue, envelope, { id: wait, delayMs: Math.round(delay), manager: tx });
-      hooks.wakeups.schedule(tx, definition.queue, Math.round(delay));
+      await services.send(definition.queue, envelope, { id: wait, delayMs, manager: tx });
+      // Fired here at its deadline, or its consumers woken then (beyond what is held).
+      if (!hooks.timers.hold(tx, definition, { key: row.key, event, wait }, delayMs))
+        hooks.wakeups.schedule(tx, definition.queue, delayMs);
     },
     'xstate.cancel': async (tx, row, params) => {
       const { sendId } = params as { sendId: string };

@@ -66,6 +66,9 @@ SELECT (SELECT count(*) FROM saved)::int AS saved, (SELECT count(*) FROM announc
  * Locks the instance of workflow $1 and key $2 and, while it runs, consumes the wait that
  * message $3 answers (null: none) in the same statement. No `consumed_wait` for a timer or
  * activity message: it was cancelled or re-armed, or its state was left — it is stale.
+ * With $4 (a timer fired by the process that armed it, not by its message's delivery),
+ * only a wait that is due by the database clock and whose message no consumer holds;
+ * `due_in_ms` then tells how far off a wait not yet due is.
  * A transition of the instance in progress is waited for, and the wait row is then read
  * at its latest version, so a wait is consumed once.
  */
@@ -76,9 +79,14 @@ WITH i AS (
 consumed AS (
   DELETE FROM mailroom_workflow_wait w USING i
    WHERE $3::uuid IS NOT NULL AND w.instance_id = i.id AND w.message_id = $3 AND i.status = 'running'
+     AND (NOT $4::bool OR (w.due_at <= now()
+          AND NOT EXISTS (SELECT 1 FROM mailroom_message m WHERE m.id = $3 AND m.lease_id IS NOT NULL)))
   RETURNING w.wait_id
 )
-SELECT i.*, (SELECT wait_id FROM consumed) AS consumed_wait FROM i`;
+SELECT i.*, (SELECT wait_id FROM consumed) AS consumed_wait,
+       (SELECT extract(epoch FROM w.due_at - now()) * 1000 FROM mailroom_workflow_wait w
+         WHERE $4::bool AND w.instance_id = i.id AND w.message_id = $3) AS due_in_ms
+  FROM i`;
 
 /**
  * Cancels waits ($2 ids, null: all of the instance) and removes their messages that no

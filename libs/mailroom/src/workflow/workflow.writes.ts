@@ -1,9 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import { query } from '../database/transaction';
 import { WorkflowInstanceEntity, type ParentRef } from './workflow.entity';
-import { ARM_WAITS_SQL } from './workflow.sql';
+import { ARM_WAITS_SQL, RECORD_HISTORY_SQL } from './workflow.sql';
+import type { WorkflowDefinition } from './workflow.definition';
 
 type Row = WorkflowInstanceEntity;
+type Event = { type: string; [field: string]: unknown };
+export type Outcome = 'started' | 'applied' | 'ignored' | 'stale' | 'failed' | 'retried';
 
 /** A timer, activity or child start a transition awaits: wait id, kind, answering message, delay (ms, timers only). */
 export interface Arm {
@@ -90,4 +93,34 @@ export function lockedRow(tx: EntityManager, r: Record<string, unknown>): Row {
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
   });
+}
+
+/**
+ * One history row, in one statement with the waits the transition armed and the answered
+ * job; with `historyLimit`, the instance's older rows beyond it go too.
+ */
+export async function history(
+  tx: EntityManager,
+  definition: WorkflowDefinition,
+  row: Row,
+  outcome: Outcome,
+  event: Event,
+  messageId?: string,
+  detail?: string,
+  answered?: string,
+) {
+  const save = takeSave(row);
+  const [written] = await query<{ saved: number }>(tx, RECORD_HISTORY_SQL, [
+    row.id,
+    outcome,
+    JSON.stringify(event),
+    JSON.stringify(row.stateValue ?? row.snapshot.value),
+    messageId ?? null,
+    detail ?? null,
+    definition.options.historyLimit ?? null,
+    ...takeArms(row),
+    answered ?? null,
+    ...save,
+  ]);
+  if (save[5] !== null && written.saved !== 1) throw new Error('workflow actor changed under its row lock');
 }
