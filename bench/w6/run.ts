@@ -132,7 +132,7 @@ async function child(system: string, phase: string, url: string): Promise<unknow
 }
 
 function spawnPhase(system: string, phase: string, url: string): unknown {
-  const out = execFileSync(process.execPath, [__filename, '--child', system, phase, url, ...process.argv.slice(2)], {
+  const out = execFileSync(process.execPath, [...process.execArgv, __filename, '--child', system, phase, url, ...process.argv.slice(2)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: TIMEOUT_MS,

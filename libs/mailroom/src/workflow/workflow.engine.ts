@@ -19,7 +19,7 @@ import {
   PARENT_AWAITS_SQL,
 } from './workflow.sql';
 import { TimerWakeups } from './workflow.after-commit';
-import { HeldTimers, type HeldTimer } from './workflow.timers';
+import { HeldTimers } from './workflow.timers';
 import { InlineActivities } from './workflow.inline';
 import { history, lockedRow, markConsumed, type Outcome } from './workflow.writes';
 
@@ -119,38 +119,16 @@ export class WorkflowEngine {
     answered?: string,
   ) {
     // One statement: the row lock, and the timer or activity wait this message answers consumed under it.
-    const [locked] = await query<Record<string, unknown>>(tx, LOCK_FOR_EVENT_SQL, [
-      definition.name,
-      envelope.key,
-      envelope.wait ?? null,
-      false,
-    ]);
+    const [locked] = await query(tx, LOCK_FOR_EVENT_SQL, [definition.name, envelope.key, envelope.wait ?? null]);
     if (!locked) throw new WorkflowInstanceNotFoundError(definition.name, envelope.key);
-    return this.apply(definition, envelope, tx, locked, messageId, answered);
+    return this.applyLocked(definition, envelope, tx, locked, messageId, answered);
   }
 
   /**
-   * A timer fired by the process that armed it (HeldTimers), not by its message's
-   * delivery: applied, its message deleted with it, only if the database agrees it is due
-   * and no consumer holds its message. Null when applied; else how far off (ms) its
-   * deadline is by the database clock, 0 when it is not this process's to fire (fired,
-   * cancelled, held by a consumer, or no instance): nothing was written then.
+   * The transition of an instance locked in `tx` (`locked`, as LOCK_FOR_EVENT_SQL returns
+   * it): deliver's, and that of a timer its arming process fires (HeldTimers).
    */
-  async fire(definition: WorkflowDefinition, timer: HeldTimer, tx: EntityManager): Promise<number | null> {
-    const envelope: WorkflowEnvelope = { key: timer.key, kind: 'timer', event: timer.event, wait: timer.wait };
-    const [locked] = await query<Record<string, unknown>>(tx, LOCK_FOR_EVENT_SQL, [
-      definition.name,
-      timer.key,
-      timer.wait,
-      true,
-    ]);
-    if (!locked?.consumed_wait) return Math.max(0, Number(locked?.due_in_ms ?? 0));
-    await this.apply(definition, envelope, tx, locked, timer.wait, timer.wait);
-    return null;
-  }
-
-  /** The transition of a locked instance (`locked`, as LOCK_FOR_EVENT_SQL returned it). */
-  private async apply(
+  async applyLocked(
     definition: WorkflowDefinition,
     envelope: WorkflowEnvelope,
     tx: EntityManager,

@@ -66,9 +66,6 @@ SELECT (SELECT count(*) FROM saved)::int AS saved, (SELECT count(*) FROM announc
  * Locks the instance of workflow $1 and key $2 and, while it runs, consumes the wait that
  * message $3 answers (null: none) in the same statement. No `consumed_wait` for a timer or
  * activity message: it was cancelled or re-armed, or its state was left — it is stale.
- * With $4 (a timer fired by the process that armed it, not by its message's delivery),
- * only a wait that is due by the database clock and whose message no consumer holds;
- * `due_in_ms` then tells how far off a wait not yet due is.
  * A transition of the instance in progress is waited for, and the wait row is then read
  * at its latest version, so a wait is consumed once.
  */
@@ -79,14 +76,36 @@ WITH i AS (
 consumed AS (
   DELETE FROM mailroom_workflow_wait w USING i
    WHERE $3::uuid IS NOT NULL AND w.instance_id = i.id AND w.message_id = $3 AND i.status = 'running'
-     AND (NOT $4::bool OR (w.due_at <= now()
-          AND NOT EXISTS (SELECT 1 FROM mailroom_message m WHERE m.id = $3 AND m.lease_id IS NOT NULL)))
   RETURNING w.wait_id
 )
-SELECT i.*, (SELECT wait_id FROM consumed) AS consumed_wait,
+SELECT i.*, (SELECT wait_id FROM consumed) AS consumed_wait FROM i`;
+
+/**
+ * Timers fired by the process that armed them (HeldTimers), not by their messages'
+ * delivery, in one statement: locks the instances (workflows $1, keys $2, in id order)
+ * and consumes each timer's wait (message ids $3) that is due by the database clock and
+ * whose message no consumer holds. A row per timer whose instance exists, as
+ * LOCK_FOR_EVENT_SQL returns it plus `fired_wait`; `due_in_ms` tells how far off a wait
+ * not consumed is (null: it is gone).
+ */
+export const LOCK_DUE_TIMERS_SQL = `
+WITH t AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[]) AS t(workflow, key, wait)
+),
+i AS (
+  SELECT i.*, t.wait AS fired_wait FROM mailroom_workflow_instance i JOIN t ON i.workflow = t.workflow AND i.key = t.key
+   ORDER BY i.id FOR UPDATE OF i
+),
+consumed AS (
+  DELETE FROM mailroom_workflow_wait w USING i
+   WHERE w.instance_id = i.id AND w.message_id = i.fired_wait AND i.status = 'running' AND w.due_at <= now()
+     AND NOT EXISTS (SELECT 1 FROM mailroom_message m WHERE m.id = i.fired_wait AND m.lease_id IS NOT NULL)
+  RETURNING w.message_id, w.wait_id
+)
+SELECT i.*, c.wait_id AS consumed_wait,
        (SELECT extract(epoch FROM w.due_at - now()) * 1000 FROM mailroom_workflow_wait w
-         WHERE $4::bool AND w.instance_id = i.id AND w.message_id = $3) AS due_in_ms
-  FROM i`;
+         WHERE w.instance_id = i.id AND w.message_id = i.fired_wait) AS due_in_ms
+  FROM i LEFT JOIN consumed c ON c.message_id = i.fired_wait`;
 
 /**
  * Cancels waits ($2 ids, null: all of the instance) and removes their messages that no

@@ -1,8 +1,11 @@
-import type { EntityManager, QueryRunner } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { MailroomServices } from '../services/mailroom.services';
 import { AfterCommit, type TimerWakeups } from './workflow.after-commit';
 import type { WorkflowDefinition } from './workflow.definition';
 import type { WorkflowEngine } from './workflow.engine';
+import type { WorkflowEnvelope } from './workflow.kind';
+import { LOCK_DUE_TIMERS_SQL } from './workflow.sql';
+import { query } from '../database/transaction';
 
 /** A timer armed by a transition of this process: what firing it takes. */
 export interface HeldTimer {
@@ -24,8 +27,8 @@ const HORIZON_MS = 120_000;
 const MAX_HELD = 10_000;
 /** The most timers one firing transaction applies. */
 const MAX_BATCH = 100;
-/** How long (ms) the firing connection is kept after the last firing. */
-const KEEP_CONNECTION_MS = 1_000;
+/** The most firing transactions at once (pool connections they may take). */
+const MAX_FIRING = 4;
 
 /**
  * Timers fire in the process whose transition armed them, at their deadline, instead of
@@ -34,26 +37,26 @@ const KEEP_CONNECTION_MS = 1_000;
  * from its deadline; if this process dies, or cannot fire it, the queue delivers it
  * (retried by its policy, dead-lettered when exhausted).
  * - A timer due within HORIZON_MS (while fewer than MAX_HELD are held) is *held*: at its
- *   deadline this process applies it (WorkflowEngine.fire). The database has the last
- *   word: the wait must be due by its clock and its message held by no consumer, else
+ *   deadline this process applies it. The database has the last word (LOCK_DUE_TIMERS_SQL):
+ *   the wait must be due by its clock and its message held by no consumer, else
  *   nothing changes; one not due yet is held for the rest by the database's count.
  * - The deadline is counted from the arming transaction's BEGIN (AfterCommit.begunAt, read
- *   after its answer, so not early); the timeout is set a millisecond short and the rest
- *   waited out turn by turn of the event loop, since timeouts count whole milliseconds.
- * - Timers due meanwhile are applied together, in deadline order, by one transaction at a
- *   time on a connection kept for it while timers fall due: a firing waits for no pool
- *   connection, and under load the batches grow instead of the transactions. A batch that
- *   fails is applied again one timer at a time, so one bad timer costs its neighbours a
- *   retry, never an effect; the one that fails is handed to its queue, whose consumers
- *   are woken.
+ *   after its answer, so not early); timers within a millisecond share a timeout.
+ * - Due timers are applied in deadline order by at most MAX_FIRING transactions at once,
+ *   each taking its share of those due (up to MAX_BATCH): one alone at a light load, and
+ *   under load batches that grow instead of the transactions. One statement locks a
+ *   batch's instances and consumes their waits; each statement's round trip is what a
+ *   firing costs most (a consumer's delivery adds its claim, inbox row and ack).
+ * - A batch that fails is applied again one timer at a time, so one bad timer costs its
+ *   neighbours a retry, never an effect; the one that fails is handed to its queue, whose
+ *   consumers are woken and retry it by the queue's policy.
  */
 export class HeldTimers {
   private readonly due = new Map<number, Due[]>();
   private readonly held = new Set<string>();
-  private readonly ready: Due[] = [];
-  private firing: Promise<void> | null = null;
-  private runner: QueryRunner | null = null;
-  private lastFired = 0;
+  private ready: Due[] = [];
+  /** Firing transactions under way. */
+  private readonly firing = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -83,15 +86,14 @@ export class HeldTimers {
   async stop(): Promise<void> {
     this.stopped = true;
     this.due.clear();
-    this.ready.length = 0;
+    this.ready = [];
     this.held.clear();
-    await this.firing;
-    await this.releaseConnection();
+    await Promise.all(this.firing);
   }
 
   private at(timer: Due): void {
     if (this.stopped || !this.held.has(timer.wait)) return;
-    const bucket = Math.ceil(timer.deadline * 10) / 10; // timers within 0.1 ms share a wake-up
+    const bucket = Math.ceil(timer.deadline); // timers within 1 ms share a wake-up
     const list = this.due.get(bucket);
     if (list) return void list.push(timer);
     this.due.set(bucket, [timer]);
@@ -99,41 +101,72 @@ export class HeldTimers {
   }
 
   private arm(bucket: number): void {
-    setTimeout(() => this.fall(bucket), Math.max(0, bucket - performance.now() - 1)).unref();
+    setTimeout(() => this.fall(bucket), Math.max(0, bucket - performance.now())).unref();
   }
 
   private fall(bucket: number): void {
     const rest = bucket - performance.now();
-    if (rest > 1) return this.arm(bucket);
-    if (rest > 0) return void setImmediate(() => this.fall(bucket));
+    if (rest > 0) return this.arm(bucket);
     const list = this.due.get(bucket);
     this.due.delete(bucket);
     if (list) this.ready.push(...list);
     this.pump();
   }
 
-  /** One firing transaction at a time, taking every timer due by then (up to MAX_BATCH). */
+  /** Starts firing transactions while there is room, each with its share of the due timers. */
   private pump(): void {
-    if (this.firing || this.stopped || this.ready.length === 0) return;
-    const batch = this.ready.splice(0, MAX_BATCH);
-    this.firing = this.fire(batch).finally(() => {
-      this.firing = null;
-      this.lastFired = performance.now();
-      if (this.ready.length > 0) return this.pump();
-      setTimeout(() => {
-        if (!this.firing && performance.now() - this.lastFired >= KEEP_CONNECTION_MS) void this.releaseConnection();
-      }, KEEP_CONNECTION_MS).unref();
-    });
+    while (this.firing.size < MAX_FIRING && !this.stopped && this.ready.length > 0) {
+      const firing: Promise<void> = this.fire(
+        this.takeBatch(Math.ceil(this.ready.length / (MAX_FIRING - this.firing.size))),
+      ).finally(() => {
+        this.firing.delete(firing);
+        this.pump();
+      });
+      this.firing.add(firing);
+    }
+  }
+
+  /**
+   * Up to `share` (at most MAX_BATCH) of the ready timers, in deadline order, one per
+   * instance: a second timer of an instance (parallel states) waits for the next batch,
+   * since the first changes the row the batch locked.
+   */
+  private takeBatch(share: number): Due[] {
+    const batch: Due[] = [];
+    const instances = new Set<string>();
+    const rest: Due[] = [];
+    for (const timer of this.ready) {
+      const instance = `${timer.definition.name}\u0000${timer.key}`;
+      if (batch.length >= Math.min(MAX_BATCH, share) || instances.has(instance)) rest.push(timer);
+      else {
+        instances.add(instance);
+        batch.push(timer);
+      }
+    }
+    this.ready = rest;
+    return batch;
   }
 
   private async fire(batch: Due[]): Promise<void> {
     let refused: [Due, number][];
     try {
-      refused = await this.transaction(async (tx) => {
+      refused = await this.services.dataSource.transaction(async (tx) => {
+        // One statement locks every instance and consumes each due timer's wait.
+        const rows = await query(tx, LOCK_DUE_TIMERS_SQL, [
+          batch.map((t) => t.definition.name),
+          batch.map((t) => t.key),
+          batch.map((t) => t.wait),
+        ]);
+        const locked = new Map(rows.map((row) => [row.fired_wait as string, row]));
         const answers: [Due, number][] = [];
         for (const timer of batch) {
-          const dueInMs = await this.engine.fire(timer.definition, timer, tx);
-          if (dueInMs !== null) answers.push([timer, dueInMs]);
+          const row = locked.get(timer.wait);
+          if (!row?.consumed_wait) {
+            answers.push([timer, Math.max(0, Number(row?.due_in_ms ?? 0))]);
+            continue;
+          }
+          const envelope: WorkflowEnvelope = { key: timer.key, kind: 'timer', event: timer.event, wait: timer.wait };
+          await this.engine.applyLocked(timer.definition, envelope, tx, row, timer.wait, timer.wait);
         }
         return answers;
       });
@@ -157,29 +190,5 @@ export class HeldTimers {
   private handOver(timer: Due): void {
     this.held.delete(timer.wait);
     this.wakeups.wake(timer.definition.queue);
-  }
-
-  private async transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.runner || this.runner.isReleased) {
-      this.runner = this.services.dataSource.createQueryRunner();
-      await this.runner.connect();
-    }
-    const runner = this.runner;
-    await runner.startTransaction();
-    try {
-      const result = await work(runner.manager);
-      await runner.commitTransaction();
-      return result;
-    } catch (error) {
-      // A rollback that fails (the connection is gone) takes the connection with it.
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => this.releaseConnection());
-      throw error;
-    }
-  }
-
-  private async releaseConnection(): Promise<void> {
-    const runner = this.runner;
-    this.runner = null;
-    if (runner && !runner.isReleased) await runner.release().catch(() => undefined);
   }
 }
