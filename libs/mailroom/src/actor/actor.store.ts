@@ -37,10 +37,11 @@ export interface ActorKind<TMachine extends AnyStateMachine, TRow extends ActorR
   refusal(row: TRow, event: EventFromLogic<TMachine>): string;
   /**
    * Writes a transition's new snapshot, projections and version (`update`, the version
-   * its successor) and announces it, in `tx`; by default an UPDATE fenced by the row's
-   * version, then the NOTIFY. A kind may defer both into a later statement of the same
-   * transaction (workflows write them with the history row), and must then fail the
-   * transaction if the version did not match.
+   * its successor) in `tx`; by default an UPDATE fenced by the row's version, then the
+   * NOTIFY that has every node drop what it caches of the actor. A kind may instead defer
+   * the write into a later statement of the same transaction (workflows write it with the
+   * history row, and announce nothing: no node caches an instance), and must then fail
+   * the transaction if the version did not match.
    */
   save?(tx: EntityManager, row: TRow, update: Partial<TRow>): Promise<void>;
 }

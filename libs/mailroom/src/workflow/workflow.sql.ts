@@ -1,5 +1,3 @@
-import { ACTOR_CHANNEL } from '../database/channels';
-
 /**
  * A new instance, unless one exists for (workflow, key). Concurrent starts of one key
  * meet on the unique index: the later ones wait for the first to commit, then insert
@@ -38,8 +36,10 @@ export const ARM_WAITS_SQL = ARMED(2).trim();
  * event, $4 state value after, $5 message id, $6 detail); the waits it armed ($8-$11, as
  * ARM_WAITS_SQL); the answered activity job $12 (deleted unless a consumer claimed it);
  * its new snapshot when it changed one ($13 status, $14 state, $15 state value, $16 tags,
- * $17 snapshot, fenced by $18 the version it read, null: no change) and the announcement
- * $19 of it; and with $7 (keep the newest $7 rows) the instance's older history deleted.
+ * $17 snapshot, fenced by $18 the version it read, null: no change); and with $7 (keep
+ * the newest $7 rows) the instance's older history deleted. A workflow's transition is
+ * not announced on the actor channel: no node caches instances, and every NOTIFY
+ * serializes commits database-wide.
  * That DELETE does not see the row this statement inserts, so it keeps the $7 - 1 newest
  * existing rows (found on the (instance_id, id) index). `saved` is 0 when the version
  * did not match (the caller fails the transaction).
@@ -54,13 +54,12 @@ saved AS (
    WHERE $18::int IS NOT NULL AND id = $1 AND version = $18
   RETURNING id
 ),
-announced AS (SELECT pg_notify('${ACTOR_CHANNEL}', $19) FROM saved),
 trimmed AS (
   DELETE FROM mailroom_workflow_history h
    WHERE $7::int IS NOT NULL AND h.instance_id = $1
      AND h.id <= (SELECT id FROM mailroom_workflow_history WHERE instance_id = $1 ORDER BY id DESC OFFSET $7::int - 1 LIMIT 1)
 )
-SELECT (SELECT count(*) FROM saved)::int AS saved, (SELECT count(*) FROM announced)::int AS announced`;
+SELECT (SELECT count(*) FROM saved)::int AS saved`;
 
 /**
  * Locks the instance of workflow $1 and key $2 and, while it runs, consumes the wait that

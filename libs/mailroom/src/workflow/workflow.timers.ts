@@ -39,7 +39,8 @@ const MAX_FIRING = 4;
  * - A timer due within HORIZON_MS (while fewer than MAX_HELD are held) is *held*: at its
  *   deadline this process applies it. The database has the last word (LOCK_DUE_TIMERS_SQL):
  *   the wait must be due by its clock and its message held by no consumer, else
- *   nothing changes; one not due yet is held for the rest by the database's count.
+ *   nothing changes: one not due yet is held for the rest by the database's count, one
+ *   a consumer holds is left to it.
  * - The deadline is counted from the arming transaction's BEGIN (AfterCommit.begunAt, read
  *   after its answer, so not early); timers within a millisecond share a timeout.
  * - Due timers are applied in deadline order by at most MAX_FIRING transactions at once,
@@ -176,17 +177,17 @@ export class HeldTimers {
       return;
     }
     for (const timer of batch) this.held.delete(timer.wait);
+    // Refused and not due yet by the database's clock: held for the rest of its time. Any
+    // other refusal is a consumer's (it holds or delivered the message) or nobody's (the
+    // wait is gone): waking consumers for it would only have them race the timers still held.
     for (const [timer, dueInMs] of refused) {
-      if (dueInMs <= 0 || this.stopped) this.handOver(timer);
-      else {
-        // The database's clock puts the deadline later: held for the rest of its time.
-        this.held.add(timer.wait);
-        this.at({ ...timer, deadline: performance.now() + dueInMs });
-      }
+      if (dueInMs <= 0 || this.stopped) continue;
+      this.held.add(timer.wait);
+      this.at({ ...timer, deadline: performance.now() + dueInMs });
     }
   }
 
-  /** Not this process's to fire after all: its message's consumers are woken for it. */
+  /** Failed here: its message's consumers are woken to retry it by the queue's policy. */
   private handOver(timer: Due): void {
     this.held.delete(timer.wait);
     this.wakeups.wake(timer.definition.queue);

@@ -36,11 +36,11 @@ export function saveLater(row: Row, update: Partial<Row>): void {
   saves.set(row, update);
 }
 
-/** The pending save as RECORD_HISTORY_SQL's parameters $13-$19 (all null: none); takes it. */
+/** The pending save as RECORD_HISTORY_SQL's parameters $13-$18 (all null: none); takes it. */
 export function takeSave(row: Row): unknown[] {
   const update = saves.get(row);
   saves.delete(row);
-  if (!update) return [null, null, null, null, null, null, null];
+  if (!update) return [null, null, null, null, null, null];
   return [
     update.status,
     update.state,
@@ -48,7 +48,6 @@ export function takeSave(row: Row): unknown[] {
     update.tags,
     JSON.stringify(update.snapshot),
     update.version! - 1,
-    JSON.stringify({ kind: 'workflow', id: row.id, state: update.state }),
   ];
 }
 
