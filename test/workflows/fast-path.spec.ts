@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assign, fromPromise, setup } from 'xstate';
-import { Workflow, WorkflowAction, WorkflowActivity, Workflows, type ActivityArgs } from '@mailroom/core';
+import { Client } from 'pg';
+import {
+  MailroomClient,
+  Workflow,
+  WorkflowAction,
+  WorkflowActivity,
+  Workflows,
+  type ActivityArgs,
+} from '@mailroom/core';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';
@@ -42,6 +50,20 @@ const sleeper = setup({
 
 const sore = new Set<string>();
 
+/** Two regions, each with a timer of the same delay: both fall due together in one instance. */
+const twins = setup({}).createMachine({
+  id: 'twins',
+  type: 'parallel',
+  states: {
+    left: { initial: 'waiting', states: { waiting: { after: { 200: 'done' } }, done: { type: 'final' } } },
+    right: { initial: 'waiting', states: { waiting: { after: { 200: 'done' } }, done: { type: 'final' } } },
+  },
+});
+
+@Workflow(twins)
+@Injectable()
+class TwinsWorkflow {}
+
 @Workflow(sleeper)
 @Injectable()
 class SleeperWorkflow {
@@ -70,7 +92,7 @@ let workflows: Workflows;
 beforeAll(async () => {
   db = await createTestDatabase();
   // Consumers that poll every minute (a long-poll returns after 20 s): only a wake-up finds a due timer within `until`'s 10 s.
-  app = await startNestApp(db.url, [QuickWorkflow, SleeperWorkflow], { pollIntervalMs: 60_000 });
+  app = await startNestApp(db.url, [QuickWorkflow, SleeperWorkflow, TwinsWorkflow], { pollIntervalMs: 60_000 });
   workflows = app.get(Workflows);
 });
 afterAll(async () => {
@@ -129,6 +151,57 @@ describe('the in-process fast paths (each a hint: the queues stay the durable pa
     expect(fired).toMatchObject([{ outcome: 'applied', message_id: message }]);
     expect((await workflows.get(SleeperWorkflow, key)).snapshot).toMatchObject({ context: { woke: 1 } });
     expect(await inInbox(message)).toBe(true); // the queue's consumer delivered it
+  });
+
+  it('timers falling due together share firing transactions: a failing one is retried alone and handed to its queue, each applies once', async () => {
+    const keys = Array.from({ length: 8 }, () => randomUUID());
+    for (const key of keys) await workflows.start(SleeperWorkflow, key, { key, ms: 300 });
+    sore.add(keys[3]);
+    // Armed by one transaction: one deadline, one wake-up.
+    await db.dataSource.transaction(async (manager) => {
+      for (const key of keys) await workflows.send(SleeperWorkflow, key, { type: 'SLEEP' }, { manager });
+    });
+    const messages = new Map<string, string>();
+    for (const key of keys) messages.set(key, (await timerOf(key))[0].message_id);
+    for (const key of keys) await until(async () => (await workflows.get(SleeperWorkflow, key)).state === 'awake');
+    for (const key of keys) {
+      const applied = (await history(key)).filter(
+        (h: { type: string; outcome: string }) => h.type.startsWith('xstate.after.') && h.outcome === 'applied',
+      );
+      expect(applied).toHaveLength(1);
+      expect((await workflows.get(SleeperWorkflow, key)).snapshot).toMatchObject({ context: { woke: 1 } });
+    }
+    // The failing one went to its queue (the consumers woken for it may take due neighbours too:
+    // those are then applied by whichever locks the instance first, and the other sees them stale).
+    expect(await inInbox(messages.get(keys[3])!)).toBe(true);
+  });
+
+  it('two timers of one instance falling due together both fire', async () => {
+    const key = randomUUID();
+    await workflows.start(TwinsWorkflow, key);
+    await until(async () => (await workflows.get(TwinsWorkflow, key)).status === 'done');
+    const fired = (await history(key)).filter((h: { type: string }) => h.type.startsWith('xstate.after.'));
+    expect(fired.map((h: { outcome: string }) => h.outcome)).toEqual(['applied', 'applied']);
+  });
+
+  it('a workflow’s transitions announce nothing on the actor channel (no node caches an instance)', async () => {
+    const listener = new Client({ connectionString: db.url });
+    await listener.connect();
+    const heard: { kind: string }[] = [];
+    listener.on('notification', (n) => heard.push(JSON.parse(n.payload!)));
+    try {
+      await listener.query('LISTEN mailroom_actor');
+      const key = randomUUID();
+      await workflows.start(SleeperWorkflow, key, { key, ms: 100 });
+      await workflows.send(SleeperWorkflow, key, { type: 'SLEEP' });
+      await until(async () => (await workflows.get(SleeperWorkflow, key)).state === 'awake');
+      // A queue's creation is announced: once it is heard, anything announced before it was too.
+      await app.get(MailroomClient).createQueue(`heard-${key}`);
+      await until(async () => heard.some((a) => a.kind === 'queue'));
+      expect(heard.filter((a) => a.kind === 'workflow')).toEqual([]);
+    } finally {
+      await listener.end();
+    }
   });
 
   it('a held timer that another process’s consumers may also deliver is applied once', async () => {

@@ -10,7 +10,9 @@ const registries = new WeakMap<DataSource, AfterCommit>();
  * Work that runs in this process once a transaction has committed, and never if it rolls
  * back: a hint for speed (an activity run at once, a wake-up when a timer falls due),
  * never what a guarantee rests on — each has a durable path that works without it.
- * One per data source, listening to TypeORM's transaction events.
+ * One per data source, listening to TypeORM's transaction events: take the one of the
+ * transaction's own (`AfterCommit.of(tx.connection)`), which may be another data source
+ * than Mailroom's when the app passes its own manager.
  */
 export class AfterCommit {
   private readonly pending = new WeakMap<QueryRunner, Work[]>();
@@ -95,22 +97,20 @@ const WAKE_HORIZON_MS = 120_000;
  */
 export class TimerWakeups {
   private readonly buckets = new Map<number, Set<string>>();
-  private readonly transactions: AfterCommit;
   /** Queues other nodes are still to hear of, and whether an announcement is under way. */
   private readonly unannounced = new Set<string>();
   private announcing = false;
   private stopped = false;
 
-  constructor(private readonly services: MailroomServices) {
-    this.transactions = AfterCommit.of(services.dataSource);
-  }
+  constructor(private readonly services: MailroomServices) {}
 
   /** After `tx` commits, schedules a wake-up of `queue` `delayMs` after `tx` began. */
   schedule(tx: EntityManager, queue: string, delayMs: number): void {
     if (this.stopped || delayMs > WAKE_HORIZON_MS) return;
     // + 1: an early wake-up would find nothing and leave the timer to the next poll.
-    const begun = this.transactions.begunAt(tx) ?? performance.now();
-    this.transactions.add(tx, () => this.at(begun + delayMs + 1, queue));
+    const transactions = AfterCommit.of(tx.connection);
+    const begun = transactions.begunAt(tx) ?? performance.now();
+    transactions.add(tx, () => this.at(begun + delayMs + 1, queue));
   }
 
   /** Wakes `queue`'s consumers now (a timer held here that this process does not fire after all). */

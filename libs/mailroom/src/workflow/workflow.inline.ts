@@ -74,7 +74,7 @@ export class InlineActivities {
     const lane = this.lanes.get(definition);
     const busy = this.running.get(definition) ?? 0;
     if (!lane || busy >= lane.limit) return undefined;
-    const taken = AfterCommit.of(this.services.dataSource).add(
+    const taken = AfterCommit.of(tx.connection).add(
       tx,
       () => this.start(definition, lane, job, jobId),
       () => this.release(definition),

@@ -72,7 +72,7 @@ export class HeldTimers {
    */
   hold(tx: EntityManager, definition: WorkflowDefinition, timer: HeldTimer, delayMs: number): boolean {
     if (this.stopped || delayMs > HORIZON_MS || this.held.size >= MAX_HELD) return false;
-    const transactions = AfterCommit.of(this.services.dataSource);
+    const transactions = AfterCommit.of(tx.connection); // the transaction's own data source: it sees the commit
     const begun = transactions.begunAt(tx) ?? performance.now();
     const added = transactions.add(
       tx,
