@@ -132,11 +132,15 @@ async function child(system: string, phase: string, url: string): Promise<unknow
 }
 
 function spawnPhase(system: string, phase: string, url: string): unknown {
-  const out = execFileSync(process.execPath, [...process.execArgv, __filename, '--child', system, phase, url, ...process.argv.slice(2)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: TIMEOUT_MS,
-  });
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, __filename, '--child', system, phase, url, ...process.argv.slice(2)],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: TIMEOUT_MS,
+    },
+  );
   return JSON.parse(out.trim().split('\n').pop() || 'null');
 }
 
