@@ -83,9 +83,10 @@ SELECT i.*, (SELECT wait_id FROM consumed) AS consumed_wait FROM i`;
  * Timers fired by the process that armed them (HeldTimers), not by their messages'
  * delivery, in one statement: locks the instances (workflows $1, keys $2, in id order)
  * and consumes each timer's wait (message ids $3) that is due by the database clock and
- * whose message no consumer holds. A row per timer whose instance exists, as
- * LOCK_FOR_EVENT_SQL returns it plus `fired_wait`; `due_in_ms` tells how far off a wait
- * not consumed is (null: it is gone).
+ * whose message no consumer holds. A row per timer whose instance exists and is not
+ * locked by another transaction (a consumer's delivery: skipped, never waited for, so a
+ * batch and a consumer's transaction cannot deadlock), as LOCK_FOR_EVENT_SQL returns it
+ * plus `fired_wait`; `due_in_ms` tells how far off a wait not consumed is (null: gone).
  */
 export const LOCK_DUE_TIMERS_SQL = `
 WITH t AS (
@@ -93,7 +94,7 @@ WITH t AS (
 ),
 i AS (
   SELECT i.*, t.wait AS fired_wait FROM mailroom_workflow_instance i JOIN t ON i.workflow = t.workflow AND i.key = t.key
-   ORDER BY i.id FOR UPDATE OF i
+   ORDER BY i.id FOR UPDATE OF i SKIP LOCKED
 ),
 consumed AS (
   DELETE FROM mailroom_workflow_wait w USING i

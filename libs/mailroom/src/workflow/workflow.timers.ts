@@ -40,7 +40,8 @@ const MAX_FIRING = 4;
  *   deadline this process applies it. The database has the last word (LOCK_DUE_TIMERS_SQL):
  *   the wait must be due by its clock and its message held by no consumer, else
  *   nothing changes: one not due yet is held for the rest by the database's count, one
- *   a consumer holds is left to it.
+ *   a consumer holds is left to it, one whose instance a consumer's delivery has locked
+ *   (skipped, not waited for) goes to the queue.
  * - The deadline is counted from the arming transaction's BEGIN (AfterCommit.begunAt, read
  *   after its answer, so not early); timers within a millisecond share a timeout.
  * - Due timers are applied in deadline order by at most MAX_FIRING transactions at once,
@@ -150,7 +151,7 @@ export class HeldTimers {
   }
 
   private async fire(batch: Due[]): Promise<void> {
-    let refused: [Due, number][];
+    let refused: [Due, number | null][];
     try {
       refused = await this.services.dataSource.transaction(async (tx) => {
         // One statement locks every instance and consumes each due timer's wait.
@@ -160,11 +161,11 @@ export class HeldTimers {
           batch.map((t) => t.wait),
         ]);
         const locked = new Map(rows.map((row) => [row.fired_wait as string, row]));
-        const answers: [Due, number][] = [];
+        const answers: [Due, number | null][] = [];
         for (const timer of batch) {
           const row = locked.get(timer.wait);
           if (!row?.consumed_wait) {
-            answers.push([timer, Math.max(0, Number(row?.due_in_ms ?? 0))]);
+            answers.push([timer, row ? Number(row.due_in_ms ?? 0) : null]);
             continue;
           }
           const envelope: WorkflowEnvelope = { key: timer.key, kind: 'timer', event: timer.event, wait: timer.wait };
@@ -178,13 +179,17 @@ export class HeldTimers {
       return;
     }
     for (const timer of batch) this.held.delete(timer.wait);
-    // Refused and not due yet by the database's clock: held for the rest of its time. Any
-    // other refusal is a consumer's (it holds or delivered the message) or nobody's (the
-    // wait is gone): waking consumers for it would only have them race the timers still held.
     for (const [timer, dueInMs] of refused) {
-      if (dueInMs <= 0 || this.stopped) continue;
-      this.held.add(timer.wait);
-      this.at({ ...timer, deadline: performance.now() + dueInMs });
+      if (this.stopped) continue;
+      // Its instance locked by a consumer's delivery (or gone): the queue's, whose consumers are woken.
+      if (dueInMs === null) this.handOver(timer);
+      // Not due yet by the database's clock: held for the rest of its time.
+      else if (dueInMs > 0) {
+        this.held.add(timer.wait);
+        this.at({ ...timer, deadline: performance.now() + dueInMs });
+      }
+      // Else a consumer holds or delivered its message, or its wait is gone: waking
+      // consumers for it would only have them race the timers still held.
     }
   }
 
