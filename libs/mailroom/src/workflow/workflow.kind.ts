@@ -44,8 +44,9 @@ export function statusOf(snapshot: AnyMachineSnapshot): WorkflowStatus {
  * A workflow as the actor store keeps it: the instance's pinned machine, projections
  * for listing, and its effects. Named actions run the `@WorkflowAction` bound to them;
  * XState's own actions become durable: a delayed raise (`after`) a delayed message plus
- * its wait row (fired by this process at its deadline: HeldTimers), a cancel the removal of both, an invoke
- * a job on the activity queue (run by this process after the commit when it can).
+ * its wait row (fired by this process at its deadline: HeldTimers), a cancel the removal
+ * of both, an invoke a job on the activity queue (run by this process after the commit
+ * when it can).
  * Everything is written through `tx`, so it commits with the transition or not at all.
  */
 export function workflowKind(
