@@ -95,7 +95,7 @@ export class HeldTimers {
 
   private at(timer: Due): void {
     if (this.stopped || !this.held.has(timer.wait)) return;
-    const bucket = Math.ceil(timer.deadline * 10) / 10; // timers within 0.1 ms share a wake-up
+    const bucket = Math.ceil(timer.deadline); // timers within a millisecond share a wake-up
     const list = this.due.get(bucket);
     if (list) return void list.push(timer);
     this.due.set(bucket, [timer]);
@@ -103,13 +103,11 @@ export class HeldTimers {
   }
 
   private arm(bucket: number): void {
-    setTimeout(() => this.fall(bucket), Math.max(0, bucket - performance.now() - 1)).unref();
+    setTimeout(() => this.fall(bucket), Math.max(0, bucket - performance.now())).unref();
   }
 
   private fall(bucket: number): void {
-    const rest = bucket - performance.now();
-    if (rest > 1) return this.arm(bucket);
-    if (rest > 0) return void setImmediate(() => this.fall(bucket));
+    if (bucket > performance.now()) return this.arm(bucket);
     const list = this.due.get(bucket);
     this.due.delete(bucket);
     if (list) this.ready.push(...list);
