@@ -9,7 +9,8 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MailroomClient, OnMessage, type MessageContext } from '@mailroom/core';
+import { setup } from 'xstate';
+import { MailroomClient, observe, OnMessage, Workflow, Workflows, type MessageContext } from '@mailroom/core';
 import { startBroker, type TestBroker } from '../rest/broker';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';
@@ -33,6 +34,17 @@ class Forwarder {
   }
 }
 
+/** NAP arms a 100 ms timer, which the process that armed it fires. */
+const napper = setup({}).createMachine({
+  id: 'tnap',
+  initial: 'idle',
+  states: { idle: { on: { NAP: 'napping' } }, napping: { after: { 100: 'rested' } }, rested: {} },
+});
+
+@Workflow(napper)
+@Injectable()
+class NapWorkflow {}
+
 let broker: TestBroker;
 let app: INestApplicationContext;
 
@@ -42,7 +54,8 @@ beforeAll(async () => {
   trace.setGlobalTracerProvider(provider);
   broker = await startBroker();
   for (const queue of ['traced-in', 'traced-out']) await broker.call('PUT', `/v1/queues/${queue}`, {});
-  app = await startNestApp(broker.db.url, [Forwarder]);
+  // Consumers that poll once a minute: a due timer is fired by the process that armed it.
+  app = await startNestApp(broker.db.url, [Forwarder, NapWorkflow], { pollIntervalMs: 60_000 });
 });
 afterAll(async () => {
   await app?.close();
@@ -98,5 +111,30 @@ describe('traces', () => {
     const forward = byName('send traced-out')!;
     const { traceId, spanId } = forward.spanContext();
     expect(message.headers.traceparent).toBe(`00-${traceId}-${spanId}-01`);
+  });
+
+  it('a timer fired by the process that armed it: a transaction span of its own trace, linked to where it was armed, and a process span; counted as handled', async () => {
+    const workflows = app.get(Workflows);
+    const handled: string[] = [];
+    const detach = observe({ handled: (queue, outcome) => handled.push(`${queue} ${outcome}`) });
+    try {
+      await workflows.start(NapWorkflow, 'k-1');
+      const arm = provider.getTracer('ops').startSpan('arm');
+      await context.with(trace.setSpan(context.active(), arm), () =>
+        workflows.send(NapWorkflow, 'k-1', { type: 'NAP' }),
+      );
+      arm.end();
+      await until(async () => (await workflows.get(NapWorkflow, 'k-1')).state === 'rested');
+      await until(() => byName('process workflow.tnap') !== undefined);
+      const batch = byName('transaction workflow.tnap')!;
+      const process = byName('process workflow.tnap')!;
+      expect(batch.spanContext().traceId).not.toBe(arm.spanContext().traceId);
+      expect(batch.links.map((l) => l.context.spanId)).toEqual([arm.spanContext().spanId]);
+      expect(parentOf(process)).toBe(batch.spanContext().spanId);
+      expect(process.links.map((l) => l.context.spanId)).toEqual([arm.spanContext().spanId]);
+      expect(handled).toContain('workflow.tnap ack');
+    } finally {
+      detach();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import {
   context,
   isSpanContextValid,
+  ROOT_CONTEXT,
   propagation,
   trace,
   SpanKind,
@@ -156,6 +157,11 @@ export function traceBatch<R>(queue: string, messages: Traced[], work: () => Pro
     parent,
   );
   return ended(span, () => context.with(trace.setSpan(parent, span), work));
+}
+
+/** Runs `work` with no active trace context (work scheduled from a traced call that is not part of it). */
+export function outsideTrace<T>(work: () => T): T {
+  return tracerOrNull() ? context.with(ROOT_CONTEXT, work) : work();
 }
 
 /** Marks the active span failed (an exactly-once batch that rolled back and runs its messages one by one). */

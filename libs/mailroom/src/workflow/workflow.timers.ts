@@ -6,6 +6,8 @@ import type { WorkflowEngine } from './workflow.engine';
 import type { WorkflowEnvelope } from './workflow.kind';
 import { LOCK_DUE_TIMERS_SQL } from './workflow.sql';
 import { query } from '../database/transaction';
+import { record, secondsSince } from '../observability/instruments';
+import { failActiveSpan, outsideTrace, traceBatch, traceContextHeaders, traceHandler } from '../observability/tracing';
 
 /** A timer armed by a transition of this process: what firing it takes. */
 export interface HeldTimer {
@@ -19,6 +21,8 @@ interface Due extends HeldTimer {
   definition: WorkflowDefinition;
   /** When it falls due, by performance.now(). */
   deadline: number;
+  /** The trace context it was armed in: its firing's spans link to it, as a delivery's to its send. */
+  headers: Record<string, string>;
 }
 
 /** How far ahead (ms) a timer is held at all: beyond it, a waiting instance costs no memory. */
@@ -75,9 +79,10 @@ export class HeldTimers {
     if (this.stopped || delayMs > HORIZON_MS || this.held.size >= MAX_HELD) return false;
     const transactions = AfterCommit.of(tx.connection); // the transaction's own data source: it sees the commit
     const begun = transactions.begunAt(tx) ?? performance.now();
+    const headers = traceContextHeaders() ?? {};
     const added = transactions.add(
       tx,
-      () => this.at({ ...timer, definition, deadline: begun + delayMs }),
+      () => this.at({ ...timer, definition, deadline: begun + delayMs, headers }),
       () => this.held.delete(timer.wait),
     );
     if (added) this.held.add(timer.wait);
@@ -111,7 +116,8 @@ export class HeldTimers {
     const list = this.due.get(bucket);
     this.due.delete(bucket);
     if (list) this.ready.push(...list);
-    this.pump();
+    // Not in the context of the transition that armed the timer: a firing's span has its own trace.
+    outsideTrace(() => this.pump());
   }
 
   /** Starts firing transactions while there is room, each with its share of the due timers. */
@@ -128,17 +134,20 @@ export class HeldTimers {
   }
 
   /**
-   * Up to `share` (at most MAX_BATCH) of the ready timers, in deadline order, one per
-   * instance: a second timer of an instance (parallel states) waits for the next batch,
+   * Up to `share` (at most MAX_BATCH) of the ready timers, in deadline order, of the first
+   * one's workflow (a batch is one workflow queue's transaction, as a consumer's is) and one
+   * per instance: a second timer of an instance (parallel states) waits for the next batch,
    * since the first changes the row the batch locked.
    */
   private takeBatch(share: number): Due[] {
     const batch: Due[] = [];
     const instances = new Set<string>();
     const rest: Due[] = [];
+    const definition = this.ready[0]?.definition;
     for (const timer of this.ready) {
       const instance = `${timer.definition.name}\u0000${timer.key}`;
-      if (batch.length >= Math.min(MAX_BATCH, share) || instances.has(instance)) rest.push(timer);
+      const full = batch.length >= Math.min(MAX_BATCH, share);
+      if (full || timer.definition !== definition || instances.has(instance)) rest.push(timer);
       else {
         instances.add(instance);
         batch.push(timer);
@@ -148,34 +157,54 @@ export class HeldTimers {
     return batch;
   }
 
+  /**
+   * One transaction for `batch` (one workflow's timers), traced and counted as a consumer's
+   * exactly-once batch on that workflow's queue is: a transaction span linked to where each
+   * timer was armed, a `process` span and a `handled` count per timer applied.
+   */
   private async fire(batch: Due[]): Promise<void> {
-    let refused: [Due, number | null][];
-    try {
-      refused = await this.services.dataSource.transaction(async (tx) => {
-        // One statement locks every instance and consumes each due timer's wait.
-        const rows = await query(tx, LOCK_DUE_TIMERS_SQL, [
-          batch.map((t) => t.definition.name),
-          batch.map((t) => t.key),
-          batch.map((t) => t.wait),
-        ]);
-        const locked = new Map(rows.map((row) => [row.fired_wait as string, row]));
-        const answers: [Due, number | null][] = [];
-        for (const timer of batch) {
-          const row = locked.get(timer.wait);
-          if (!row?.consumed_wait) {
-            answers.push([timer, row ? Number(row.due_in_ms ?? 0) : null]);
-            continue;
+    const queue = batch[0].definition.queue;
+    const handled: number[] = [];
+    const refused = await traceBatch(queue, batch.map(delivery), async () => {
+      try {
+        return await this.services.dataSource.transaction(async (tx) => {
+          // One statement locks every instance and consumes each due timer's wait.
+          const rows = await query(tx, LOCK_DUE_TIMERS_SQL, [
+            batch.map((t) => t.definition.name),
+            batch.map((t) => t.key),
+            batch.map((t) => t.wait),
+          ]);
+          const locked = new Map(rows.map((row) => [row.fired_wait as string, row]));
+          const answers: [Due, number | null][] = [];
+          for (const timer of batch) {
+            const row = locked.get(timer.wait);
+            if (!row?.consumed_wait) {
+              answers.push([timer, row ? Number(row.due_in_ms ?? 0) : null]);
+              continue;
+            }
+            const envelope: WorkflowEnvelope = { key: timer.key, kind: 'timer', event: timer.event, wait: timer.wait };
+            const started = performance.now();
+            await traceHandler(
+              queue,
+              delivery(timer),
+              () => this.engine.applyLocked(timer.definition, envelope, tx, row, timer.wait, timer.wait),
+              true,
+            );
+            handled.push(secondsSince(started));
           }
-          const envelope: WorkflowEnvelope = { key: timer.key, kind: 'timer', event: timer.event, wait: timer.wait };
-          await this.engine.applyLocked(timer.definition, envelope, tx, row, timer.wait, timer.wait);
-        }
-        return answers;
-      });
-    } catch {
+          return answers;
+        });
+      } catch (error) {
+        failActiveSpan(error);
+        return null;
+      }
+    });
+    if (!refused) {
       if (batch.length > 1) for (const timer of batch) await this.fire([timer]);
       else this.handOver(batch[0]);
       return;
     }
+    for (const seconds of handled) record('handled', queue, 'ack', seconds);
     for (const timer of batch) this.held.delete(timer.wait);
     for (const [timer, dueInMs] of refused) {
       if (this.stopped) continue;
@@ -196,4 +225,9 @@ export class HeldTimers {
     this.held.delete(timer.wait);
     this.wakeups.wake(timer.definition.queue);
   }
+}
+
+/** A held timer as the tracing of a delivery sees it. */
+function delivery(timer: Due) {
+  return { id: timer.wait, headers: timer.headers, deliveryCount: 1 };
 }
