@@ -25,13 +25,7 @@ import { history, lockedRow, markConsumed, type Outcome } from './workflow.write
 
 type Row = WorkflowInstanceEntity;
 type Event = { type: string; [field: string]: unknown };
-export type { Outcome } from './workflow.writes';
-
-/** What one call did to an instance. */
-export interface Delivery {
-  instance: Row;
-  outcome: Outcome;
-}
+export type { Delivery, Outcome } from './workflow.writes';
 
 /**
  * One workflow transition per call, inside the caller's transaction `tx` (the push
@@ -139,7 +133,7 @@ export class WorkflowEngine {
     const row = lockedRow(tx, locked);
     const event: Event = envelope.event ?? { type: `mailroom.${envelope.kind}` };
     const ignore = (detail: string, outcome: Outcome = 'ignored') =>
-      this.record(tx, definition, row, outcome, event, messageId, detail, answered);
+      history(tx, definition, row, outcome, event, messageId, detail, answered);
     if (envelope.kind === 'retry') return this.retry(definition, row, tx, messageId);
     if (row.status !== 'running') return ignore(`the instance is ${row.status}`);
     const current = await this.resolve(definition, row, tx, event, messageId);
@@ -154,7 +148,7 @@ export class WorkflowEngine {
     await this.actors.transitionLocked(kind, tx, row, current, event);
     record('transitioned', row.workflow);
     await this.answerParent(tx, row);
-    return this.record(tx, definition, row, 'applied', event, messageId, undefined, answered);
+    return history(tx, definition, row, 'applied', event, messageId, undefined, answered);
   }
 
   /** A child's start still awaited by its parent (which has not left the invoking state). */
@@ -241,28 +235,14 @@ export class WorkflowEngine {
   private async retry(definition: WorkflowDefinition, row: Row, tx: EntityManager, messageId?: string) {
     const event = { type: 'mailroom.retry' };
     if (row.status !== 'failed')
-      return this.record(tx, definition, row, 'ignored', event, messageId, `the instance is ${row.status}`);
+      return history(tx, definition, row, 'ignored', event, messageId, `the instance is ${row.status}`);
     row.status = 'running';
     const current = await this.resolve(definition, row, tx, event, messageId);
     if (!current) return { instance: row, outcome: 'failed' as const };
     const status = current.status === 'error' ? 'running' : statusOf(current);
     await tx.update(WorkflowInstanceEntity, { id: row.id }, { status, failure: null, version: row.version + 1 });
     Object.assign(row, { status, failure: null, version: row.version + 1 });
-    return this.record(tx, definition, row, 'retried', event, messageId);
-  }
-
-  private async record(
-    tx: EntityManager,
-    definition: WorkflowDefinition,
-    row: Row,
-    outcome: Outcome,
-    event: Event,
-    messageId?: string,
-    detail?: string,
-    answered?: string,
-  ) {
-    await history(tx, definition, row, outcome, event, messageId, detail, answered);
-    return { instance: row, outcome } satisfies Delivery;
+    return history(tx, definition, row, 'retried', event, messageId);
   }
 
   private async find(definition: WorkflowDefinition, key: string, tx: EntityManager): Promise<Row> {

@@ -8,6 +8,12 @@ type Row = WorkflowInstanceEntity;
 type Event = { type: string; [field: string]: unknown };
 export type Outcome = 'started' | 'applied' | 'ignored' | 'stale' | 'failed' | 'retried';
 
+/** What one call did to an instance. */
+export interface Delivery {
+  instance: Row;
+  outcome: Outcome;
+}
+
 /** A timer, activity or child start a transition awaits: wait id, kind, answering message, delay (ms, timers only). */
 export interface Arm {
   waitId: string;
@@ -96,7 +102,8 @@ export function lockedRow(tx: EntityManager, r: Record<string, unknown>): Row {
 
 /**
  * One history row, in one statement with the waits the transition armed and the answered
- * job; with `historyLimit`, the instance's older rows beyond it go too.
+ * job; with `historyLimit`, the instance's older rows beyond it go too. Returns what the
+ * call did to the instance.
  */
 export async function history(
   tx: EntityManager,
@@ -107,7 +114,7 @@ export async function history(
   messageId?: string,
   detail?: string,
   answered?: string,
-) {
+): Promise<Delivery> {
   const save = takeSave(row);
   const [written] = await query<{ saved: number }>(tx, RECORD_HISTORY_SQL, [
     row.id,
@@ -122,4 +129,5 @@ export async function history(
     ...save,
   ]);
   if (save[5] !== null && written.saved !== 1) throw new Error('workflow actor changed under its row lock');
+  return { instance: row, outcome };
 }
