@@ -11,6 +11,7 @@ import {
   Workflows,
   type ActivityArgs,
 } from '@mailroom/core';
+import { LOCK_DUE_TIMERS_SQL } from '../../libs/mailroom/src/workflow/workflow.sql';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';
@@ -202,6 +203,34 @@ describe('the in-process fast paths (each a hint: the queues stay the durable pa
     } finally {
       await listener.end();
     }
+  });
+
+  it('a held timer consumes only its own wait: an earlier entry’s timer finds nothing to fire into a later, due one', async () => {
+    const key = randomUUID();
+    await workflows.start(SleeperWorkflow, key, { key, ms: 60_000 });
+    await workflows.send(SleeperWorkflow, key, { type: 'SLEEP' });
+    const [{ message_id: current }] = await timerOf(key);
+    // The current wait is due; a timer of an earlier entry (another message id) fires.
+    await db.dataSource.query(
+      `UPDATE mailroom_workflow_wait SET due_at = now() - interval '1 second' WHERE message_id = $1`,
+      [current],
+    );
+    const fire = (wait: string) =>
+      db.dataSource
+        .transaction(async (tx) => {
+          const [row] = await tx.query(LOCK_DUE_TIMERS_SQL, [['sleeper'], [key], [wait]]);
+          const [{ count: waits }] = await tx.query(
+            `SELECT count(*)::int AS count FROM mailroom_workflow_wait WHERE message_id = $1`,
+            [current],
+          );
+          throw Object.assign(new Error('rolled back'), { answer: { ...row, waits } });
+        })
+        .catch((error: { answer?: Record<string, unknown> }) => error.answer);
+    // The current wait is left in place, and nothing says it was consumed.
+    expect(await fire(randomUUID())).toMatchObject({ consumed_wait: null, due_in_ms: null, waits: 1 });
+    // Its own timer consumes it, once due.
+    expect(await fire(current)).toMatchObject({ consumed_wait: expect.any(String), waits: 0 });
+    expect(await timerOf(key)).toHaveLength(1); // both rolled back
   });
 
   it('a held timer that another process’s consumers may also deliver is applied once', async () => {
