@@ -84,4 +84,51 @@ describe('wake-ups of single sends', () => {
       await listener.end();
     }
   });
+
+  it('in a caller’s transaction, wakes the consumers at its commit, and never if it rolls back', async () => {
+    await client.createQueue('in-tx');
+    await client.createQueue('marker');
+    const [inTx, marker] = [await idOf('in-tx'), await idOf('marker')];
+    const heard = await listen();
+    const markerHeard = async (count: number) => {
+      await client.send('marker', 'after');
+      await until(() => heard.notifications.filter((n) => n.payload === marker).length === count);
+    };
+    try {
+      const runner = db.dataSource.createQueryRunner();
+      await runner.connect();
+      await runner.startTransaction();
+      await client.send('in-tx', 'kept', { manager: runner.manager });
+      // Notifications arrive in commit order: the marker's is in, so a wake-up of the send
+      // made before it would be too.
+      await markerHeard(1);
+      expect(heard.notifications.map((n) => n.payload)).not.toContain(inTx);
+      await runner.commitTransaction();
+      await until(() => heard.notifications.some((n) => n.payload === inTx));
+
+      await runner.startTransaction();
+      await client.send('in-tx', 'undone', { manager: runner.manager });
+      await runner.rollbackTransaction();
+      await runner.release();
+      await markerHeard(2);
+      expect(heard.notifications.filter((n) => n.payload === inTx)).toHaveLength(1);
+    } finally {
+      await heard.end();
+    }
+  });
 });
+
+/** Every notification on the message channel from now on, with the backend that sent it. */
+async function listen(): Promise<{ notifications: { payload?: string; processId: number }[]; end(): Promise<void> }> {
+  const listener = new Client({ connectionString: db.url });
+  await listener.connect();
+  const notifications: { payload?: string; processId: number }[] = [];
+  listener.on('notification', (n) => notifications.push(n));
+  await listener.query('LISTEN mailroom_message');
+  return { notifications, end: () => listener.end() };
+}
+
+async function idOf(queue: string): Promise<string> {
+  const [{ id }] = await db.dataSource.query(`SELECT id::text FROM mailroom_queue WHERE name = $1`, [queue]);
+  return id;
+}
