@@ -45,6 +45,8 @@ export class PushConsumer {
   private readonly held = new Map<string, ReceivedMessage>(); // receipt → running or waiting to run
   private buffer: ReceivedMessage[] = [];
   private running = 0;
+  /** The last claim came back full: the queue may hold more than this consumer does. */
+  private backlog = false;
   private stopping = false;
   private loop: Promise<void> = Promise.resolve();
   private extender: NodeJS.Timeout | null = null;
@@ -171,6 +173,7 @@ export class PushConsumer {
   private accept(messages: ReceivedMessage[], asked: number): void {
     const idleSlots = this.buffer.length === 0 && this.running < this.spec.concurrency;
     this.window.claimed(asked, messages.length, idleSlots, this.buffer.length > 0);
+    this.backlog = asked > 0 && messages.length === asked;
     for (const m of messages) this.held.set(m.receipt || `${m.sequence}`, m);
     this.buffer.push(...messages);
     this.dispatch();
@@ -192,13 +195,20 @@ export class PushConsumer {
   }
 
   /**
-   * Each free slot takes one message (or, exactly-once, its share of those waiting, up to a
-   * transaction's batch: a lone message is not held back for company, and a backlog is
-   * spread over the free slots instead of filling the first).
+   * Each free slot takes one message or, exactly-once, several in one transaction (up to a
+   * transaction's batch; a lone message is not held back for company):
+   * - while the queue has more than this consumer holds (the last claim came back full), a
+   *   whole batch: the next claim, a round trip away, brings the other free slots theirs, and
+   *   each transaction's four statements are shared by as many messages as they may carry
+   *   (W5: batches of ~19 when spread, ~50 so; bench/RESULTS.md);
+   * - otherwise the messages held are spread over the free slots, so a short burst of slow
+   *   handlers runs side by side instead of one after another in the first slot.
    */
   private dispatch(): void {
     while (!this.stopping && this.running < this.spec.concurrency && this.buffer.length > 0) {
-      const share = Math.ceil(this.buffer.length / (this.spec.concurrency - this.running));
+      const share = this.backlog
+        ? this.buffer.length
+        : Math.ceil(this.buffer.length / (this.spec.concurrency - this.running));
       const group = this.buffer.splice(0, Math.min(this.spec.transactionBatch, share));
       this.running += 1;
       const run = group.length === 1 ? this.runner.handle(group[0]) : this.runner.handleTogether(group);
