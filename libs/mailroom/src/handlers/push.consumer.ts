@@ -45,7 +45,11 @@ export class PushConsumer {
   private readonly held = new Map<string, ReceivedMessage>(); // receipt → running or waiting to run
   private buffer: ReceivedMessage[] = [];
   private running = 0;
-  /** The last claim came back full: the queue may hold more than this consumer does. */
+  /**
+   * The last claim asked for at least a transaction's batch and came back full: the queue
+   * may hold more than this consumer does. (A full answer to a small ask, the few places
+   * left in the window, says little about the queue.)
+   */
   private backlog = false;
   private stopping = false;
   private loop: Promise<void> = Promise.resolve();
@@ -173,7 +177,7 @@ export class PushConsumer {
   private accept(messages: ReceivedMessage[], asked: number): void {
     const idleSlots = this.buffer.length === 0 && this.running < this.spec.concurrency;
     this.window.claimed(asked, messages.length, idleSlots, this.buffer.length > 0);
-    this.backlog = asked > 0 && messages.length === asked;
+    this.backlog = messages.length === asked && asked >= this.spec.transactionBatch;
     for (const m of messages) this.held.set(m.receipt || `${m.sequence}`, m);
     this.buffer.push(...messages);
     this.dispatch();
@@ -197,8 +201,8 @@ export class PushConsumer {
   /**
    * Each free slot takes one message or, exactly-once, several in one transaction (up to a
    * transaction's batch; a lone message is not held back for company):
-   * - while the queue has more than this consumer holds (the last claim came back full), a
-   *   whole batch: the next claim, a round trip away, brings the other free slots theirs, and
+   * - while the queue has more than this consumer holds (`backlog`), a whole batch: the
+   *   next claim, a round trip away, brings the other free slots theirs, and
    *   each transaction's four statements are shared by as many messages as they may carry
    *   (W5: batches of ~19 when spread, ~50 so; bench/RESULTS.md);
    * - otherwise the messages held are spread over the free slots, so a short burst of slow
