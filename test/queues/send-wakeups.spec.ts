@@ -55,17 +55,9 @@ describe('wake-ups of single sends', () => {
     await client.createQueue('now');
     await client.createTopic('wakes');
     await client.subscribe('wakes', 'later-copies', { queue: 'later' });
-    const listener = new Client({ connectionString: db.url });
-    await listener.connect();
-    const woken: string[] = [];
-    listener.on('notification', (n) => woken.push(n.payload ?? ''));
-    await listener.query('LISTEN mailroom_message');
+    const { woken, end } = await listen();
     try {
-      const ids = Object.fromEntries(
-        (await db.dataSource.query(`SELECT name, id::text FROM mailroom_queue WHERE name IN ('later', 'now')`)).map(
-          (r: { name: string; id: string }) => [r.name, r.id],
-        ),
-      );
+      const ids = { later: await idOf('later'), now: await idOf('now') };
       // Every way of sending, each delayed: one message, a batch, a publish's copy.
       await client.send('later', 'one', { delayMs: 60_000 });
       await client.sendBatch('later', [
@@ -81,7 +73,7 @@ describe('wake-ups of single sends', () => {
       await client.sendBatch('later', [{ body: 'c', delayMs: 60_000 }, { body: 'd' }]);
       await until(() => woken.includes(ids.later));
     } finally {
-      await listener.end();
+      await end();
     }
   });
 
@@ -89,43 +81,43 @@ describe('wake-ups of single sends', () => {
     await client.createQueue('in-tx');
     await client.createQueue('marker');
     const [inTx, marker] = [await idOf('in-tx'), await idOf('marker')];
-    const heard = await listen();
+    const { woken, end } = await listen();
     const markerHeard = async (count: number) => {
       await client.send('marker', 'after');
-      await until(() => heard.notifications.filter((n) => n.payload === marker).length === count);
+      await until(() => woken.filter((queueId) => queueId === marker).length === count);
     };
+    const runner = db.dataSource.createQueryRunner();
+    await runner.connect();
     try {
-      const runner = db.dataSource.createQueryRunner();
-      await runner.connect();
       await runner.startTransaction();
       await client.send('in-tx', 'kept', { manager: runner.manager });
       // Notifications arrive in commit order: the marker's is in, so a wake-up of the send
       // made before it would be too.
       await markerHeard(1);
-      expect(heard.notifications.map((n) => n.payload)).not.toContain(inTx);
+      expect(woken).not.toContain(inTx);
       await runner.commitTransaction();
-      await until(() => heard.notifications.some((n) => n.payload === inTx));
+      await until(() => woken.includes(inTx));
 
       await runner.startTransaction();
       await client.send('in-tx', 'undone', { manager: runner.manager });
       await runner.rollbackTransaction();
-      await runner.release();
       await markerHeard(2);
-      expect(heard.notifications.filter((n) => n.payload === inTx)).toHaveLength(1);
+      expect(woken.filter((queueId) => queueId === inTx)).toHaveLength(1);
     } finally {
-      await heard.end();
+      await runner.release();
+      await end();
     }
   });
 });
 
-/** Every notification on the message channel from now on, with the backend that sent it. */
-async function listen(): Promise<{ notifications: { payload?: string; processId: number }[]; end(): Promise<void> }> {
+/** The queue ids of every wake-up on the message channel from now on, in the order they came. */
+async function listen(): Promise<{ woken: string[]; end(): Promise<void> }> {
   const listener = new Client({ connectionString: db.url });
   await listener.connect();
-  const notifications: { payload?: string; processId: number }[] = [];
-  listener.on('notification', (n) => notifications.push(n));
+  const woken: string[] = [];
+  listener.on('notification', (n) => woken.push(n.payload ?? ''));
   await listener.query('LISTEN mailroom_message');
-  return { notifications, end: () => listener.end() };
+  return { woken, end: () => listener.end() };
 }
 
 async function idOf(queue: string): Promise<string> {
