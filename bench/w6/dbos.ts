@@ -6,7 +6,7 @@ export const DBOS_QUEUE = 'w6_orders';
 /** The queue's dispatch-loop polling floor (DBOS default 1000 ms; lowered for latency). */
 export const DBOS_POLLING_MS = 50;
 const finished = new Map<string, number>();
-const lateness: number[] = [];
+const lateness = new Map<string, number>();
 
 async function noStep(): Promise<{ ok: true }> {
   return { ok: true };
@@ -25,10 +25,10 @@ const order = DBOS.registerWorkflow(
 
 /** A durable sleep: its wake-up time is checkpointed, so a restart resumes it. */
 const timer = DBOS.registerWorkflow(
-  async (waitMs: number) => {
+  async (waitMs: number, key: string) => {
     const deadline = Date.now() + waitMs;
     await DBOS.sleep(waitMs);
-    lateness.push(Date.now() - deadline);
+    lateness.set(key, Date.now() - deadline);
   },
   { name: 'w6timer' },
 );
@@ -51,13 +51,13 @@ export async function openDbos(url: string): Promise<W6System> {
     },
     finishedAt: (orderId) => finished.get(orderId),
     startTimer: async (key, waitMs) => {
-      await DBOS.startWorkflow(timer, { workflowID: key })(waitMs);
+      await DBOS.startWorkflow(timer, { workflowID: key })(waitMs, key);
     },
     startTimers: async (keys, waitMs) => {
-      for (const key of keys) await DBOS.startWorkflow(timer, { workflowID: key })(waitMs);
+      for (const key of keys) await DBOS.startWorkflow(timer, { workflowID: key })(waitMs, key);
     },
-    timersFired: async () => lateness.length,
-    timerLateness: async () => [...lateness],
+    timersFired: async () => lateness.size,
+    timerLateness: async () => new Map(lateness),
     // Each status change and each step output is one durable write.
     transitions: async () =>
       (await count(`SELECT count(*) FROM dbos.workflow_status`)) * 2 +

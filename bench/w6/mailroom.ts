@@ -109,14 +109,16 @@ export async function openMailroom(url: string): Promise<W6System> {
         )[0].count,
       ),
     timerLateness: async (waitMs) =>
-      (
-        await query(
-          `SELECT extract(epoch FROM h.created_at - (i.created_at + $1 * interval '1 millisecond')) * 1000 AS late
-             FROM mailroom_workflow_instance i JOIN mailroom_workflow_history h ON h.instance_id = i.id
-            WHERE i.workflow = 'w6timer' AND h.event ->> 'type' LIKE 'xstate.after.%' AND h.outcome = 'applied'`,
-          [waitMs],
-        )
-      ).map((r: { late: string }) => Number(r.late)),
+      new Map(
+        (
+          await query(
+            `SELECT i.key, extract(epoch FROM h.created_at - (i.created_at + $1 * interval '1 millisecond')) * 1000 AS late
+               FROM mailroom_workflow_instance i JOIN mailroom_workflow_history h ON h.instance_id = i.id
+              WHERE i.workflow = 'w6timer' AND h.event ->> 'type' LIKE 'xstate.after.%' AND h.outcome = 'applied'`,
+            [waitMs],
+          )
+        ).map((r: { key: string; late: string }) => [r.key, Number(r.late)]),
+      ),
     transitions: async () => Number((await query(`SELECT count(*) FROM mailroom_workflow_history`))[0].count),
     waiting: async () =>
       Number((await query(`SELECT count(*) FROM mailroom_workflow_instance WHERE status = 'running'`))[0].count),

@@ -13,7 +13,8 @@ import type { W6System } from './system';
  * gives each system a fresh database per run and runs each phase in a child process of its own
  * (DBOS is a process-wide singleton; RSS must be one process's). Prints one JSON line per phase.
  *
- *   node dist/bench/w6/run.js [--runs 3] [--n 2000] [--timers 10000] [--wait-ms 5000] [--timer-rate 500] [--memory 100000]
+ *   node dist/bench/w6/run.js [--runs 3] [--n 2000] [--timers 10000] [--wait-ms 5000] [--timer-rate 200]
+ *                             [--timer-warmup 200] [--memory 100000]
  *                             [--server postgres://postgres@127.0.0.1:5432]
  *                             [--systems mailroom,dbos] [--phases throughput,timers]  (--memory 0: no memory phase)
  */
@@ -83,18 +84,23 @@ async function throughput(s: W6System, n: number) {
  * `perSecond` (`--timer-rate`), start i waits for t0 + i / perSecond: every system gets the
  * same offered load, timers falling due at that rate while the later ones are still being
  * started (a faster starter would otherwise face more firings at once). 0: as fast as each
- * system starts them.
+ * system starts them. The first `warmup` (`--timer-warmup`) are started the same way and fired,
+ * but not sampled, as W4 does with its warm-up sends: no system's first firings (statements
+ * prepared on each pool connection, code compiled) are its p99.
  */
-async function timers(s: W6System, count: number, waitMs: number, perSecond: number) {
+async function timers(s: W6System, count: number, waitMs: number, perSecond: number, warmup: number) {
+  const key = (i: number) => (i < warmup ? `warmup-${i}` : `timer-${i - warmup}`);
   const t0 = performance.now();
-  await lanes(count, 10, async (i) => {
+  await lanes(warmup + count, 10, async (i) => {
     const wait = perSecond > 0 ? t0 + (i * 1000) / perSecond - performance.now() : 0;
     if (wait > 0) await sleep(wait);
-    await s.startTimer(`timer-${i}`, waitMs);
+    await s.startTimer(key(i), waitMs);
   });
-  const startsPerSecond = count / ((performance.now() - t0) / 1000);
-  await until(async () => (await s.timersFired()) === count, TIMEOUT_MS, 'timers fired', 200);
-  return { timers: count, waitMs, timerRate: perSecond, startsPerSecond, latenessMs: p(await s.timerLateness(waitMs)) };
+  const startsPerSecond = (warmup + count) / ((performance.now() - t0) / 1000);
+  await until(async () => (await s.timersFired()) === warmup + count, TIMEOUT_MS, 'timers fired', 200);
+  const sampled = [...(await s.timerLateness(waitMs))].filter(([k]) => k.startsWith('timer-')).map(([, ms]) => ms);
+  if (sampled.length !== count) throw new Error(`${sampled.length} of ${count} timers' lateness found`);
+  return { timers: count, warmup, waitMs, timerRate: perSecond, startsPerSecond, latenessMs: p(sampled) };
 }
 
 async function fill(s: W6System, count: number) {
@@ -123,7 +129,13 @@ async function child(system: string, phase: string, url: string): Promise<unknow
   try {
     if (phase === 'throughput') return await throughput(s, arg('n', 2000));
     if (phase === 'timers')
-      return await timers(s, arg('timers', 10_000), arg('wait-ms', 5_000), arg('timer-rate', 500));
+      return await timers(
+        s,
+        arg('timers', 10_000),
+        arg('wait-ms', 5_000),
+        arg('timer-rate', 200),
+        arg('timer-warmup', 200),
+      );
     if (phase === 'fill') return await fill(s, arg('memory', 100_000));
     return await idleRss(s, 15_000);
   } finally {

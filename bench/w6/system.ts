@@ -9,8 +9,8 @@ export interface W6System {
   /** Many of them (one transaction where the system allows); used to fill the memory phase. */
   startTimers(keys: string[], waitMs: number): Promise<void>;
   timersFired(): Promise<number>;
-  /** Fire time − deadline of every fired timer, ms. */
-  timerLateness(waitMs: number): Promise<number[]>;
+  /** Fire time − deadline of every fired timer, ms, by the key it was started with. */
+  timerLateness(waitMs: number): Promise<Map<string, number>>;
   /** Durable state changes recorded so far (Mailroom: history rows; DBOS: status and step rows). */
   transitions(): Promise<number>;
   /** Instances not finished. */
