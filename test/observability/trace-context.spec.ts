@@ -104,6 +104,9 @@ describe('through the outbox', () => {
       }),
     );
     await until(() => hooks.length === 1 && headersSeen.length === 1);
+    // A span is exported when it ends: the handler's after it returns, the relay's after its send.
+    const names = ['send hook', 'send internal', 'publish traced-outbox', 'process traced-outbox.watcher'];
+    await until(() => names.every((name) => span(name) !== undefined));
 
     const traceId = checkout.spanContext().traceId;
     const toHook = span('send hook');
