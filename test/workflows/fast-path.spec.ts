@@ -252,6 +252,33 @@ describe('the in-process fast paths (each a hint: the queues stay the durable pa
     }
   });
 
+  it('hands a held timer whose instance another transaction has locked to its queue, without waiting for the lock', async () => {
+    const key = randomUUID();
+    await workflows.start(SleeperWorkflow, key, { key, ms: 500 });
+    await workflows.send(SleeperWorkflow, key, { type: 'SLEEP' });
+    const [{ message_id: message }] = await timerOf(key);
+    const holder = new Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM mailroom_workflow_instance WHERE key = $1 FOR UPDATE`, [key]);
+      // The hand-over wakes the consumers (they poll every minute), whose delivery waits for the lock.
+      const lockWaiters = () =>
+        db.dataSource.query(
+          `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        ) as Promise<{ query: string }[]>;
+      await until(async () => (await lockWaiters()).length > 0);
+      expect((await lockWaiters()).filter((w) => w.query.includes('fired_wait'))).toEqual([]); // the held firing skipped it
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    await until(async () => (await workflows.get(SleeperWorkflow, key)).state === 'awake');
+    const fired = (await history(key)).filter((h: { type: string }) => h.type.startsWith('xstate.after.'));
+    expect(fired).toMatchObject([{ outcome: 'applied', message_id: message }]);
+    expect(await inInbox(message)).toBe(true); // the queue's consumer delivered it
+  });
+
   it('runs an invoked activity in the invoking process after its commit: one call, answered without a message, its job gone', async () => {
     const key = randomUUID();
     await workflows.start(QuickWorkflow, key, { key });
