@@ -2,7 +2,14 @@ import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { query } from '../database/transaction';
 import type { MailroomServices } from '../services/mailroom.services';
 
-type Work = { done: () => void; undone?: () => void };
+/** `done` learns when the transaction began, by this process's clock (AfterCommit.begin, observe). */
+type Work = { done: (begun: number | undefined) => void; undone?: () => void };
+
+/**
+ * How fast the database's clock may fall behind this process's monotonic one (ms per ms):
+ * 500 ppm, the most NTP slews a clock. The bound on their difference is lowered by it as it ages.
+ */
+const MAX_DRIFT = 5e-4;
 
 const registries = new WeakMap<DataSource, AfterCommit>();
 
@@ -16,8 +23,11 @@ const registries = new WeakMap<DataSource, AfterCommit>();
  */
 export class AfterCommit {
   private readonly pending = new WeakMap<QueryRunner, Work[]>();
-  /** When each open transaction's BEGIN was answered, by this process's monotonic clock (performance.now()). */
+  /** When each open transaction began, by this process's monotonic clock (performance.now()): see observe. */
   private readonly begun = new WeakMap<QueryRunner, number>();
+  /** A lower bound of the database's clock (epoch ms) minus performance.now(), as of `offsetAt`. */
+  private clockOffset = -Infinity;
+  private offsetAt = 0;
 
   static of(dataSource: DataSource): AfterCommit {
     let registry = registries.get(dataSource);
@@ -36,10 +46,11 @@ export class AfterCommit {
   }
 
   /**
-   * Runs `done` after `tx` commits, or `undone` when it rolls back (a savepoint's rollback
-   * included); false, and nothing scheduled, when `tx` is in no transaction.
+   * Runs `done` after `tx` commits, with when the transaction began by this process's clock,
+   * or `undone` when it rolls back (a savepoint's rollback included); false, and nothing
+   * scheduled, when `tx` is in no transaction.
    */
-  add(tx: EntityManager, done: () => void, undone?: () => void): boolean {
+  add(tx: EntityManager, done: Work['done'], undone?: () => void): boolean {
     const runner = tx.queryRunner;
     if (!runner?.isTransactionActive) return false;
     const list = this.pending.get(runner);
@@ -49,13 +60,23 @@ export class AfterCommit {
   }
 
   /**
-   * When `tx`'s transaction began, by this process's monotonic clock (performance.now()):
-   * read just after its BEGIN was answered, so not before the database's `now()` of that
-   * transaction. Null outside a transaction, or one that began before this registry.
+   * Learns when `tx` began from a statement it ran, whose answer reported the transaction's
+   * `now()` (`beganMs`) and the clock as it ran (`clockMs`), both epoch ms by the database's
+   * clock. A transaction's start is first taken as its BEGIN's answer, which is never before
+   * the database's `now()` but late by however long this process took to read it (a
+   * collection, a busy event loop). The statement ran before its answer was read, so the
+   * database's clock minus this process's is at least `clockMs` minus the time read now; the
+   * greatest such bound, lowered as it ages by MAX_DRIFT, turns `beganMs` into this process's
+   * clock, not before the true moment and late by about the fastest recent round trip.
    */
-  begunAt(tx: EntityManager): number | null {
+  observe(tx: EntityManager, beganMs: number, clockMs: number): void {
+    const now = performance.now();
+    this.clockOffset = Math.max(clockMs - now, this.clockOffset - (now - this.offsetAt) * MAX_DRIFT);
+    this.offsetAt = now;
     const runner = tx.queryRunner;
-    return (runner?.isTransactionActive && this.begun.get(runner)) || null;
+    const known = runner && this.begun.get(runner);
+    if (runner?.isTransactionActive && known !== undefined)
+      this.begun.set(runner, Math.min(known, beganMs - this.clockOffset));
   }
 
   private begin(runner: QueryRunner): void {
@@ -66,11 +87,12 @@ export class AfterCommit {
   private settle(runner: QueryRunner, committed: boolean): void {
     // A savepoint's release leaves the transaction open: wait for the real commit.
     if (committed && runner.isTransactionActive) return;
+    const begun = this.begun.get(runner);
     if (!runner.isTransactionActive) this.begun.delete(runner);
     const list = this.pending.get(runner);
     this.pending.delete(runner);
     for (const work of list ?? []) {
-      if (committed) setImmediate(work.done);
+      if (committed) setImmediate(() => work.done(begun));
       else work.undone?.();
     }
   }
@@ -84,8 +106,8 @@ const WAKE_HORIZON_MS = 120_000;
  * Wakes the consumers of a workflow's queue when a timer this process armed falls due,
  * instead of at their next poll (pollIntervalMs): the delayed message is deliverable from
  * its deadline on, and nothing else announces it.
- * - The deadline is the arming transaction's `now()` plus the delay. This process reads
- *   that start just after its BEGIN was answered (AfterCommit.begunAt), so a wake-up is
+ * - The deadline is the arming transaction's `now()` plus the delay. This process knows
+ *   that start by its own clock, never before it (AfterCommit.observe), so a wake-up is
  *   never early whatever the two clocks read, and late by about one round trip.
  * - This node's consumers are woken directly; other nodes' by one announcement at a time
  *   on the node's LISTEN connection (Wakeups.announce), carrying every queue that fell due
@@ -108,9 +130,8 @@ export class TimerWakeups {
   schedule(tx: EntityManager, queue: string, delayMs: number): void {
     if (this.stopped || delayMs > WAKE_HORIZON_MS) return;
     // + 1: an early wake-up would find nothing and leave the timer to the next poll.
-    const transactions = AfterCommit.of(tx.connection);
-    const begun = transactions.begunAt(tx) ?? performance.now();
-    transactions.add(tx, () => this.at(begun + delayMs + 1, queue));
+    const held = performance.now(); // a transaction begun before AfterCommit.of: counted from now
+    AfterCommit.of(tx.connection).add(tx, (begun = held) => this.at(begun + delayMs + 1, queue));
   }
 
   /** Wakes `queue`'s consumers now (a timer held here that this process does not fire after all). */

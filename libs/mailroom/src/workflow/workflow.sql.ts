@@ -42,7 +42,8 @@ export const ARM_WAITS_SQL = ARMED(2).trim();
  * serializes commits database-wide.
  * That DELETE does not see the row this statement inserts, so it keeps the $7 - 1 newest
  * existing rows (found on the (instance_id, id) index). `saved` is 0 when the version
- * did not match (the caller fails the transaction).
+ * did not match (the caller fails the transaction); `began_ms` and `clock_ms` are the
+ * transaction's `now()` and the clock as it ran (AfterCommit.observe: timers' deadlines).
  */
 export const RECORD_HISTORY_SQL = `
 WITH added AS (${INSERT_HISTORY_SQL.trim()} RETURNING id),
@@ -59,7 +60,8 @@ trimmed AS (
    WHERE $7::int IS NOT NULL AND h.instance_id = $1
      AND h.id <= (SELECT id FROM mailroom_workflow_history WHERE instance_id = $1 ORDER BY id DESC OFFSET $7::int - 1 LIMIT 1)
 )
-SELECT (SELECT count(*) FROM saved)::int AS saved`;
+SELECT (SELECT count(*) FROM saved)::int AS saved,
+       (extract(epoch FROM now()) * 1000)::float8 AS began_ms, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS clock_ms`;
 
 /**
  * Locks the instance of workflow $1 and key $2 and, while it runs, consumes the wait that

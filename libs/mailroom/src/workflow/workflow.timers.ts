@@ -31,6 +31,8 @@ const HORIZON_MS = 120_000;
 const MAX_HELD = 10_000;
 /** The most timers one firing transaction applies. */
 const MAX_BATCH = 100;
+/** How close together (ms) held timers share one wake-up. */
+const BUCKET_MS = 0.1;
 /** The most firing transactions at once (pool connections they may take). */
 const MAX_FIRING = 4;
 
@@ -46,8 +48,8 @@ const MAX_FIRING = 4;
  *   nothing changes: one not due yet is held for the rest by the database's count, one
  *   a consumer holds is left to it, one whose instance a consumer's delivery has locked
  *   (skipped, not waited for) goes to the queue.
- * - The deadline is counted from the arming transaction's BEGIN (AfterCommit.begunAt, read
- *   after its answer, so not early); timers within a millisecond share a timeout.
+ * - The deadline is counted from the arming transaction's `now()`, known by this process's
+ *   clock never before it (AfterCommit.observe); timers within BUCKET_MS share a wake-up.
  * - Due timers are applied in deadline order by at most MAX_FIRING transactions at once,
  *   each taking its share of those due (up to MAX_BATCH): one alone at a light load, and
  *   under load batches that grow instead of the transactions. One statement locks a
@@ -77,12 +79,12 @@ export class HeldTimers {
    */
   hold(tx: EntityManager, definition: WorkflowDefinition, timer: HeldTimer, delayMs: number): boolean {
     if (this.stopped || delayMs > HORIZON_MS || this.held.size >= MAX_HELD) return false;
-    const transactions = AfterCommit.of(tx.connection); // the transaction's own data source: it sees the commit
-    const begun = transactions.begunAt(tx) ?? performance.now();
+    const held = performance.now(); // a transaction begun before AfterCommit.of: counted from now
     const headers = traceContextHeaders() ?? {};
-    const added = transactions.add(
+    // The transaction's own data source: it sees the commit.
+    const added = AfterCommit.of(tx.connection).add(
       tx,
-      () => this.at({ ...timer, definition, deadline: begun + delayMs, headers }),
+      (begun = held) => this.at({ ...timer, definition, deadline: begun + delayMs, headers }),
       () => this.held.delete(timer.wait),
     );
     if (added) this.held.add(timer.wait);
@@ -100,7 +102,7 @@ export class HeldTimers {
 
   private at(timer: Due): void {
     if (this.stopped || !this.held.has(timer.wait)) return;
-    const bucket = Math.ceil(timer.deadline); // timers within a millisecond share a wake-up
+    const bucket = Math.ceil(timer.deadline / BUCKET_MS) * BUCKET_MS;
     const list = this.due.get(bucket);
     if (list) return void list.push(timer);
     this.due.set(bucket, [timer]);

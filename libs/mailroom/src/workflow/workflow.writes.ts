@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { query } from '../database/transaction';
+import { AfterCommit } from './workflow.after-commit';
 import { WorkflowInstanceEntity, type ParentRef } from './workflow.entity';
 import { ARM_WAITS_SQL, RECORD_HISTORY_SQL } from './workflow.sql';
 import type { WorkflowDefinition } from './workflow.definition';
@@ -103,7 +104,7 @@ export function lockedRow(tx: EntityManager, r: Record<string, unknown>): Row {
 /**
  * One history row, in one statement with the waits the transition armed and the answered
  * job; with `historyLimit`, the instance's older rows beyond it go too. Returns what the
- * call did to the instance.
+ * call did to the instance. Its answer tells when the transaction began (AfterCommit.observe).
  */
 export async function history(
   tx: EntityManager,
@@ -116,7 +117,7 @@ export async function history(
   answered?: string,
 ): Promise<Delivery> {
   const save = takeSave(row);
-  const [written] = await query<{ saved: number }>(tx, RECORD_HISTORY_SQL, [
+  const [written] = await query<{ saved: number; began_ms: number; clock_ms: number }>(tx, RECORD_HISTORY_SQL, [
     row.id,
     outcome,
     JSON.stringify(event),
@@ -128,6 +129,7 @@ export async function history(
     answered ?? null,
     ...save,
   ]);
+  AfterCommit.of(tx.connection).observe(tx, written.began_ms, written.clock_ms);
   if (save[5] !== null && written.saved !== 1) throw new Error('workflow actor changed under its row lock');
   return { instance: row, outcome };
 }
