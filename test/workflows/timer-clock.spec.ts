@@ -20,6 +20,17 @@ const patient = setup({}).createMachine({
 @Injectable()
 class PatientWorkflow {}
 
+/** Naps 300 ms, then ends. */
+const napper = setup({}).createMachine({
+  id: 'napper',
+  initial: 'napping',
+  states: { napping: { after: { 300: 'done' } }, done: { type: 'final' } },
+});
+
+@Workflow(napper)
+@Injectable()
+class NapperWorkflow {}
+
 /** How long the event loop is kept busy while a BEGIN's answer waits to be read (ms). */
 const LAG_MS = 50;
 
@@ -30,7 +41,8 @@ let dataSource: DataSource;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  app = await startNestApp(db.url, [PatientWorkflow]);
+  // Consumers that poll every minute: a timer applied within `until` was fired by this process.
+  app = await startNestApp(db.url, [PatientWorkflow, NapperWorkflow], { pollIntervalMs: 60_000 });
   workflows = app.get(Workflows);
   dataSource = app.get(DataSource);
 });
@@ -93,5 +105,27 @@ describe('held timers count from the database’s start of the transaction that 
     });
     expect(begun).toBeGreaterThanOrEqual(sent + LAG_MS);
     expect(begun).toBeLessThanOrEqual(read);
+  });
+
+  it('timers falling due a fraction of a millisecond apart (each its own wake-up) all fire here, once each', async () => {
+    const keys = Array.from({ length: 8 }, () => randomUUID());
+    // Started together on separate connections: their deadlines land within a millisecond or two.
+    await Promise.all(keys.map((key) => workflows.start(NapperWorkflow, key, {})));
+    const fired = async (key: string) =>
+      db.dataSource.query(
+        `SELECT h.message_id FROM mailroom_workflow_history h JOIN mailroom_workflow_instance i ON i.id = h.instance_id
+          WHERE i.key = $1 AND h.outcome = 'applied' AND h.event ->> 'type' LIKE 'xstate.after.%'`,
+        [key],
+      );
+    for (const key of keys) await until(async () => (await workflows.get(NapperWorkflow, key)).status === 'done');
+    for (const key of keys) {
+      const [applied, ...more] = await fired(key);
+      expect(more).toEqual([]);
+      // A consumer's delivery records its message in the inbox: this process fired it instead.
+      const inbox = await db.dataSource.query(`SELECT 1 FROM mailroom_inbox WHERE message_id = $1`, [
+        applied.message_id,
+      ]);
+      expect(inbox).toEqual([]);
+    }
   });
 });

@@ -63,6 +63,9 @@ export class HeldTimers {
   private readonly due = new Map<number, Due[]>();
   private readonly held = new Set<string>();
   private ready: Due[] = [];
+  /** Buckets due within a millisecond, and whether a `turn` is waiting them out. */
+  private readonly imminent = new Set<number>();
+  private turning = false;
   /** Firing transactions under way. */
   private readonly firing = new Set<Promise<void>>();
   private stopped = false;
@@ -95,6 +98,7 @@ export class HeldTimers {
   async stop(): Promise<void> {
     this.stopped = true;
     this.due.clear();
+    this.imminent.clear();
     this.ready = [];
     this.held.clear();
     await Promise.all(this.firing);
@@ -112,15 +116,31 @@ export class HeldTimers {
   /**
    * Node counts a timeout from its event loop's cached clock, so about half of them end up to
    * a millisecond before the deadline, and a timeout for the rest is rounded up to a whole
-   * millisecond. The last fraction is waited out by turns of the event loop instead: W6 timer
-   * lateness p50 1.38–1.54 → 0.87–0.96 ms (3 alternated pairs), for ~5% of a core at 200
-   * timers/s (bench/RESULTS.md).
+   * millisecond. The last fraction is waited out by turns of the event loop instead (one
+   * `turn` for every bucket that close): W6 timer lateness p50 1.38–1.54 → 0.87–0.96 ms
+   * (3 alternated pairs), for ~5% of a core at 200 timers/s (bench/RESULTS.md).
    */
   private arm(bucket: number): void {
     const wait = bucket - performance.now();
-    if (wait < 1) setImmediate(() => this.fall(bucket));
-    else setTimeout(() => this.fall(bucket), wait).unref();
+    if (wait >= 1) return void setTimeout(() => this.fall(bucket), wait).unref();
+    this.imminent.add(bucket);
+    if (!this.turning) {
+      this.turning = true;
+      setImmediate(this.turn);
+    }
   }
+
+  /** One turn of the event loop: the imminent buckets now due fall, and the rest wait another. */
+  private readonly turn = (): void => {
+    const now = performance.now();
+    for (const bucket of this.imminent) {
+      if (bucket > now) continue;
+      this.imminent.delete(bucket);
+      this.fall(bucket);
+    }
+    this.turning = this.imminent.size > 0 && !this.stopped;
+    if (this.turning) setImmediate(this.turn);
+  };
 
   private fall(bucket: number): void {
     if (bucket > performance.now()) return this.arm(bucket);
