@@ -60,8 +60,9 @@ async function lateBegin(work: (manager: DataSource['manager']) => Promise<void>
   let lagging = true;
   let sent = 0;
   // First in line, so AfterCommit's own afterTransactionStart reads its clock after the lag.
+  // The first BEGIN sent meanwhile counts (another transaction's, as the reaper's, is earlier).
   const lag: EntitySubscriberInterface = {
-    beforeTransactionStart: () => void (lagging && (sent = performance.now())),
+    beforeTransactionStart: () => void (lagging && sent === 0 && (sent = performance.now())),
     afterTransactionStart: () => {
       const end = performance.now() + LAG_MS;
       while (lagging && performance.now() < end); // busy, as a collection would keep it
