@@ -118,7 +118,9 @@ export class HeldTimers {
    * a millisecond before the deadline, and a timeout for the rest is rounded up to a whole
    * millisecond. The last fraction is waited out by turns of the event loop instead (one
    * `turn` for every bucket that close): W6 timer lateness p50 1.38–1.54 → 0.87–0.96 ms
-   * (3 alternated pairs), for ~5% of a core at 200 timers/s (bench/RESULTS.md).
+   * (3 alternated pairs; 0.24 ms since deadlines come from the database's `now()`), for ~5%
+   * of a core at 200 timers/s. A worker thread's alarm, tried instead, fired later
+   * (bench/RESULTS.md).
    */
   private arm(bucket: number): void {
     const wait = bucket - performance.now();
