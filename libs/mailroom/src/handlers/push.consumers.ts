@@ -38,7 +38,7 @@ export class PushConsumers {
     // Every lookup before the first start: a failure then leaves nothing running.
     const leases = [];
     for (const [i, { spec }] of planned.entries()) {
-      leases.push(spec.leaseMs ?? (await this.services.queues.get(queues[i])).options.leaseMs);
+      leases.push(spec.leaseMs ?? (await this.services.queues.ref(queues[i])).options.leaseMs);
     }
     this.stopBegun = false;
     this.consumers = planned.map(({ spec, handler }, i) => new PushConsumer(this.services, queues[i], spec, handler));

@@ -12,7 +12,7 @@ import { Settlement } from '../delivery/settlement';
 import { LeaseService } from '../lease/lease.service';
 import type { OutgoingMessage, SendResult } from '../message/message';
 import { Producer, type SendOptions } from '../producer/producer';
-import { QueueService, type QueueInfo } from '../queue/queue.service';
+import { QueueService, type QueueRef } from '../queue/queue.service';
 import { SubscriptionService } from '../subscription/subscription.service';
 import { TopicService, type Publication, type PublishResult } from '../topic/topic.service';
 
@@ -86,11 +86,16 @@ export class MailroomServices {
     return result;
   }
 
-  /** The queue as it is, or created with `options` if it does not exist (an existing one is not reconfigured). */
-  async ensureQueue(name: string, options?: unknown): Promise<QueueInfo> {
-    return this.queues.get(name).catch(async (error: unknown) => {
+  /**
+   * The queue as it is, or created with `options` if it does not exist (an existing one is
+   * not reconfigured). Its options, not its counts: a consumer starting on a backlog of a
+   * million messages must not count them first.
+   */
+  async ensureQueue(name: string, options?: unknown): Promise<QueueRef> {
+    return this.queues.ref(name).catch(async (error: unknown) => {
       if (!(error instanceof QueueNotFoundError)) throw error;
-      return (await this.queues.upsert(name, options)).queue;
+      await this.queues.upsert(name, options);
+      return this.queues.ref(name);
     });
   }
 }
