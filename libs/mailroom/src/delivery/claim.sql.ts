@@ -55,6 +55,13 @@ const walk = (limit: string, which: string, order: string) => `
 const MESSAGE_COLUMNS = 'm.seq, m.id, m.body, m.headers, m.group_key, m.routing_key, m.delivery_count';
 
 /**
+ * The lease's deadline in epoch milliseconds. Every claimed row carries it, and a number
+ * is read far more cheaply than a timestamp (pg parses each timestamptz with a regular
+ * expression: ~5% of a push consumer's CPU in W3).
+ */
+const epochMs = (deadline: string) => `(extract(epoch FROM ${deadline}) * 1000)::float8`;
+
+/**
  * Claim into a session's lease (at-least-once, the push consumer's and an exclusive
  * queue's holder): take up to `max` deliverable messages into the session's lease
  * `lease`, renewing it to now + `leaseMs` ms, in one statement. Only the session's own
@@ -91,7 +98,7 @@ export const CLAIM = statement(
   SESSION_CLAIM,
   (p) => `
 WITH ${claimInto(p)}
-SELECT coalesce((SELECT expires_at FROM l), lease.expires_at) AS expires_at, c.*
+SELECT ${epochMs('coalesce((SELECT expires_at FROM l), lease.expires_at)')} AS expires_ms, c.*
   FROM lease LEFT JOIN claimed c ON true`,
 );
 
@@ -112,7 +119,7 @@ ${claimInto(p, complete(p))},
 acked AS (
   DELETE FROM mailroom_message m USING held WHERE ${complete(p)} AND m.seq = held.seq RETURNING m.seq
 )
-SELECT ${complete(p)} AS acked, coalesce((SELECT expires_at FROM l), lease.expires_at) AS expires_at, c.*
+SELECT ${complete(p)} AS acked, ${epochMs('coalesce((SELECT expires_at FROM l), lease.expires_at)')} AS expires_ms, c.*
   FROM (SELECT) AS one LEFT JOIN lease ON true LEFT JOIN claimed c ON true`,
 );
 
@@ -146,7 +153,7 @@ export const CLAIM_OWN = statement(
   OWN_CLAIM,
   (p) => `
 WITH ${claimIntoNewLease(p)}
-SELECT l.id AS lease_id, l.expires_at, c.* FROM l, claimed c`,
+SELECT l.id AS lease_id, ${epochMs('l.expires_at')} AS expires_ms, c.* FROM l, claimed c`,
 );
 
 /**
@@ -162,7 +169,7 @@ ${claimIntoNewLease(p, complete(p))},
 acked AS (
   DELETE FROM mailroom_message m USING held WHERE ${complete(p)} AND m.seq = held.seq RETURNING m.seq
 )
-SELECT ${complete(p)} AS acked, l.id AS lease_id, l.expires_at, c.*
+SELECT ${complete(p)} AS acked, l.id AS lease_id, ${epochMs('l.expires_at')} AS expires_ms, c.*
   FROM (SELECT) AS one LEFT JOIN l ON true LEFT JOIN claimed c ON true`,
 );
 

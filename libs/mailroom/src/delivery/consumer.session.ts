@@ -33,7 +33,8 @@ interface ClaimRow {
   acked?: boolean;
   /** CLAIM_OWN: the lease the claim opened. */
   lease_id?: string | null;
-  expires_at?: Date | null;
+  /** The lease's deadline (epoch ms; claim.sql.ts epochMs). */
+  expires_ms?: number | null;
   seq: string | null;
   id: string;
   body: unknown;
@@ -225,7 +226,7 @@ export class ConsumerSession {
         throw error;
       });
       acks = []; // acked (a stale receipt has thrown)
-      if (rows[0]?.expires_at) return toMessages(rows, rows[0].expires_at);
+      if (rows[0]?.expires_ms) return toMessages(rows, new Date(rows[0].expires_ms));
       this.leaseId = null; // expired or released under us: open a fresh lease and try once more
     }
     // Nothing claimed; receipts still to ack are acked on their own, as ack() would.
@@ -252,8 +253,8 @@ export class ConsumerSession {
     const opened = rows[0]?.lease_id ? rows[0] : null;
     // Remembered only to release it on close(); a lease past its deadline is the reaper's.
     for (const [id, deadline] of this.ownLeases) if (deadline < Date.now()) this.ownLeases.delete(id);
-    if (opened) this.ownLeases.set(opened.lease_id!, opened.expires_at!.getTime());
-    return opened ? toMessages(rows, opened.expires_at!) : [];
+    if (opened) this.ownLeases.set(opened.lease_id!, opened.expires_ms!);
+    return opened ? toMessages(rows, new Date(opened.expires_ms!)) : [];
   }
 
   private async ackAndClaim(acks: Receipt[], options: ReceiveOptions): Promise<ClaimRow[]> {

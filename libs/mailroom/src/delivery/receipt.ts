@@ -12,7 +12,9 @@ export interface Receipt {
   delivery: number;
 }
 
-const DECODED = /^(\d{1,19})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(\d{1,9})$/;
+/** A decoded receipt is `<seq>.<id>.<delivery>`: 1-19 digits, a lowercase UUID, 1-9 digits. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UUID_LENGTH = 36;
 const MAX_BIGINT = 2n ** 63n - 1n;
 
 export function encodeReceipt(seq: string | number, id: string, delivery: number): string {
@@ -37,10 +39,27 @@ export function decodeReceipts(receipts: unknown, field = 'receipts'): Receipt[]
  * and its parts must fit their columns (a sequence past bigint would fail the statement).
  */
 function decodeReceipt(receipt: string): Receipt | null {
-  const match = DECODED.exec(Buffer.from(receipt, 'base64url').toString());
-  if (!match || BigInt(match[1]) > MAX_BIGINT) return null;
-  const decoded = { seq: match[1], id: match[2], delivery: Number(match[3]) };
+  const text = Buffer.from(receipt, 'base64url').toString();
+  const idStart = text.indexOf('.') + 1;
+  const deliveryStart = idStart + UUID_LENGTH + 1;
+  if (idStart === 0 || text[deliveryStart - 1] !== '.') return null;
+  const seq = text.slice(0, idStart - 1);
+  const id = text.slice(idStart, deliveryStart - 1);
+  const delivery = text.slice(deliveryStart);
+  if (!digits(seq, 19) || !digits(delivery, 9) || !UUID.test(id)) return null;
+  if (seq.length === 19 && BigInt(seq) > MAX_BIGINT) return null;
+  const decoded = { seq, id, delivery: Number(delivery) };
   return encodeReceipt(decoded.seq, decoded.id, decoded.delivery) === receipt ? decoded : null;
+}
+
+/** 1 to `most` ASCII digits (what DECODED once matched with a regular expression, read char by char: ~5% of a push consumer's CPU in W3). */
+function digits(text: string, most: number): boolean {
+  if (text.length === 0 || text.length > most) return false;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
 }
 
 /** The parameters of settle.sql.ts's `held`: the queue, the three arrays it unnests, and how many receipts. */
