@@ -25,10 +25,10 @@ type ReceiptPlaceholders = Placeholders<ReceiptParam>;
 /**
  * Each receipt is looked up by its sequence (the primary key), one probe per receipt: the
  * LATERAL subquery with its locking clause is not flattened, so the planner cannot reorder
- * it. Joined flat, the planner chose to start from the lease (mailroom_message_lease, which
- * statistics taken while nothing was leased make look selective) and test each of its
- * messages against every receipt: work that grows with held messages × receipts (W3's
- * session lease: 200 × 100 per ack-and-claim; a prefetch of 10,000: 10,000 × 100).
+ * it. Joined flat, it could start from the lease instead (mailroom_message_lease, which
+ * statistics taken while nothing was leased make look selective), read every index entry
+ * the session's long-lived lease ever had, dead ones included, and test each message
+ * against every receipt: 3.7 of an ACK_AND_CLAIM's 5 ms in W3 (auto_explain, bench/RESULTS.md).
  */
 export const held = (p: Omit<ReceiptPlaceholders, 'count'>, lock = 'FOR UPDATE OF m') => `
 WITH r AS (SELECT * FROM unnest(${p.seqs}::bigint[], ${p.ids}::uuid[], ${p.deliveries}::int[]) AS r(seq, id, delivery)),
