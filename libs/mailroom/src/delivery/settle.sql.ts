@@ -22,24 +22,15 @@ export const RECEIPTS = ['queue', 'seqs', 'ids', 'deliveries', 'count'] as const
 export type ReceiptParam = (typeof RECEIPTS)[number];
 type ReceiptPlaceholders = Placeholders<ReceiptParam>;
 
-/**
- * Each receipt is looked up by its sequence (the primary key), one probe per receipt: the
- * LATERAL subquery with its locking clause is not flattened, so the planner cannot reorder
- * it. Joined flat, it could start from the lease instead (mailroom_message_lease, which
- * statistics taken while nothing was leased make look selective), read every index entry
- * the session's long-lived lease ever had, dead ones included, and test each message
- * against every receipt: 3.7 of an ACK_AND_CLAIM's 5 ms in W3 (auto_explain, bench/RESULTS.md).
- */
 export const held = (p: Omit<ReceiptPlaceholders, 'count'>, lock = 'FOR UPDATE OF m') => `
 WITH r AS (SELECT * FROM unnest(${p.seqs}::bigint[], ${p.ids}::uuid[], ${p.deliveries}::int[]) AS r(seq, id, delivery)),
 held AS (
-  SELECT h.* FROM r CROSS JOIN LATERAL (
-    SELECT m.seq, m.delivery_count, m.lease_id, m.attempts, l.consumer
-      FROM mailroom_message m
-      JOIN mailroom_lease l ON l.id = m.lease_id AND l.state = 'active' AND l.expires_at > now()
-     WHERE m.seq = r.seq AND m.id = r.id AND m.delivery_count = r.delivery AND m.queue_id = ${p.queue}
-     ${lock}
-  ) h
+  SELECT m.seq, m.delivery_count, m.lease_id, m.attempts, l.consumer
+    FROM mailroom_message m
+    JOIN r ON m.seq = r.seq AND m.id = r.id AND m.delivery_count = r.delivery
+    JOIN mailroom_lease l ON l.id = m.lease_id AND l.state = 'active' AND l.expires_at > now()
+   WHERE m.queue_id = ${p.queue}
+   ${lock}
 )`;
 
 /**
