@@ -72,6 +72,7 @@ export async function renderResults(report: Report): Promise<string> {
     '',
     ...ratioTable(rows, active),
     '',
+    ...cpuTable(workloads, runs, active),
     '## Verification',
     '',
     verificationText(runs),
@@ -121,23 +122,7 @@ export async function renderResults(report: Report): Promise<string> {
 }
 
 function tableRows(workloads: Workload[], runs: RunRecord[]): Row[] {
-  const ok = (system: string, workload: string) =>
-    runs.filter((r) => r.system === system && r.workload === workload && r.outcome === 'ok' && r.measured);
-  const cell = (workload: string, pick: (m: Measured) => number, digits: number) => (system: string) => {
-    const all = runs.filter((r) => r.system === system && r.workload === workload);
-    if (all.length === 0) return null;
-    const good = ok(system, workload);
-    if (good.length === 0) {
-      const na = all.every((r) => r.outcome === 'n/a');
-      return { value: NaN, text: na ? 'not available' : `failed (${all[0].outcome})` };
-    }
-    const values = good.map((r) => pick(r.measured!));
-    const value = median(values);
-    const show = (x: number) => x.toFixed(digits).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-    const spread = values.length > 1 ? ` [${show(Math.min(...values))}–${show(Math.max(...values))}]` : '';
-    const partial = good.length < all.length ? ` (${good.length}/${all.length} ok)` : '';
-    return { value, text: `${show(value)}${spread}${partial}` };
-  };
+  const cell = cellOf(runs);
   return workloads.flatMap((w): Row[] => {
     if (w.unit === 'ms') {
       return (['p50', 'p95', 'p99'] as const).map((p) => ({
@@ -149,6 +134,53 @@ function tableRows(workloads: Workload[], runs: RunRecord[]): Row[] {
     }
     return [{ label: w.id, unit: w.unit, lowerIsBetter: w.unit === 'MiB', cell: cell(w.id, (m) => m.value, 0) }];
   });
+}
+
+/**
+ * The whole machine's CPU per message in each throughput workload's timed section: what a
+ * message costs every process together, a figure a noisy neighbour moves far less than msg/s.
+ */
+function cpuTable(workloads: Workload[], runs: RunRecord[], active: SystemRecord[]): string[] {
+  const cell = cellOf(runs);
+  const measured = workloads.filter(
+    (w) => w.unit === 'msg/s' && runs.some((r) => r.workload === w.id && r.measured?.cpuUsPerMessage !== undefined),
+  );
+  if (measured.length === 0) return [];
+  return [
+    'Machine CPU per message (µs; every process on the machine together: bench client, broker or server, Postgres; ' +
+      'from /proc/stat around the timed section; lower is better):',
+    '',
+    `| workload | ${active.map((r) => r.system.label).join(' | ')} |`,
+    `|---|${active.map(() => '---:').join('|')}|`,
+    ...measured.map((w) => {
+      const figure = cell(w.id, (m) => m.cpuUsPerMessage ?? NaN, 0);
+      return `| ${w.id} (µs/msg) | ${active.map((r) => figure(r.system.id)?.text ?? '—').join(' | ')} |`;
+    }),
+    '',
+  ];
+}
+
+/** A table cell: the median of the verified runs' `pick`, with [min–max], for one system. */
+function cellOf(runs: RunRecord[]) {
+  const ok = (system: string, workload: string) =>
+    runs.filter((r) => r.system === system && r.workload === workload && r.outcome === 'ok' && r.measured);
+  return (workload: string, pick: (m: Measured) => number, digits: number) =>
+    (system: string): Figure | null => {
+      const all = runs.filter((r) => r.system === system && r.workload === workload);
+      if (all.length === 0) return null;
+      const good = ok(system, workload);
+      if (good.length === 0) {
+        const na = all.every((r) => r.outcome === 'n/a');
+        return { value: NaN, text: na ? 'not available' : `failed (${all[0].outcome})` };
+      }
+      const values = good.map((r) => pick(r.measured!)).filter(Number.isFinite);
+      if (values.length === 0) return null;
+      const value = median(values);
+      const show = (x: number) => x.toFixed(digits).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+      const spread = values.length > 1 ? ` [${show(Math.min(...values))}–${show(Math.max(...values))}]` : '';
+      const partial = good.length < all.length ? ` (${good.length}/${all.length} ok)` : '';
+      return { value, text: `${show(value)}${spread}${partial}` };
+    };
 }
 
 /** Mailroom (and its REST face) against the best peer, the best Postgres peer and the raw-SQL floor. */
@@ -218,8 +250,13 @@ function runLine(r: RunRecord, unit: string): string {
     ? '—'
     : m.percentiles
       ? `${m.percentiles.p50.toFixed(2)} / ${m.percentiles.p95.toFixed(2)} / ${m.percentiles.p99.toFixed(2)} ms`
-      : `${Math.round(m.value)} ${unit}${m.note ? ` (${m.note})` : ''}`;
+      : `${Math.round(m.value)} ${unit}${m.note ? ` (${m.note})` : ''}${cpuNote(m)}`;
   return `| ${r.workload} | ${r.system} | ${r.run} | ${r.n} | ${r.load.toFixed(2)} | ${r.outcome} | ${figure} | ${m ? check(r) : (r.reason ?? '')} |`;
+}
+
+/** `, 42 µs CPU/msg` where the run measured it. */
+export function cpuNote(m: Measured): string {
+  return m.cpuUsPerMessage === undefined ? '' : `, ${Math.round(m.cpuUsPerMessage)} µs CPU/msg`;
 }
 
 function keptNotes(path: string): string {

@@ -7,7 +7,7 @@ import { checkpoint, dropLeftoverSchemas, ensureBenchDatabase } from './lib/pg';
 import { within } from './lib/timing';
 import { writeHotPathNotes } from './hotpath';
 import { writePlots } from './plot';
-import { renderResults, type RunRecord, type SystemRecord } from './report';
+import { cpuNote, renderResults, type RunRecord, type SystemRecord } from './report';
 import { SYSTEMS } from './systems';
 import type { BenchSystem } from './systems/system';
 import { NotAvailable, WORKLOADS, type Workload } from './workloads';
@@ -129,7 +129,7 @@ function describeRun(r: RunRecord): string {
   const v = m.verification;
   const figure = m.percentiles
     ? `p50 ${m.percentiles.p50.toFixed(2)} ms  p95 ${m.percentiles.p95.toFixed(2)}  p99 ${m.percentiles.p99.toFixed(2)}`
-    : `${Math.round(m.value)} ${workload(r.workload).unit}${m.note ? ` (${m.note})` : ''}`;
+    : `${Math.round(m.value)} ${workload(r.workload).unit}${m.note ? ` (${m.note})` : ''}${cpuNote(m)}`;
   const check = `${v.delivered}/${v.expected} delivered, ${v.duplicates} dup, ${v.pending} pending`;
   const errors = r.errors.length ? `, ${r.errors.length} client errors (${r.errors[0]})` : '';
   return `${head} ${figure}  [${r.outcome}: ${check}${errors}]`;

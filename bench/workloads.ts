@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DeliveryTracker, makeBodies, makeBody, now } from './lib/body';
+import { cpuPerMessage, machineBusySeconds } from './lib/cpu';
 import { checkpoint } from './lib/pg';
 import { lanes, percentile, sleep, until, within } from './lib/timing';
 import type { BenchSettings, Consumer, ConsumeOptions, QueueUnderTest } from './systems/system';
@@ -27,6 +28,11 @@ export interface Measured {
   /** A second figure shown with the run (W3m: its throughput). */
   note?: string;
   percentiles?: { p50: number; p95: number; p99: number };
+  /**
+   * Throughput workloads: the whole machine's CPU time in the timed section per message, in
+   * µs (bench/lib/cpu.ts): client, server and Postgres together.
+   */
+  cpuUsPerMessage?: number;
   verification: Verification;
 }
 
@@ -109,12 +115,14 @@ export const WORKLOADS: Workload[] = [
 
 /** A producer workload: time `send`, then drain (untimed) to prove every message arrived once. */
 async function produce(q: QueueUnderTest, ctx: WorkloadContext, send: () => Promise<void>): Promise<Measured> {
+  const busy = machineBusySeconds();
   const started = now();
   await within(ctx.timeoutMs, 'sending', send());
   const seconds = (now() - started) / 1000;
+  const cpuUsPerMessage = cpuPerMessage(busy, ctx.n);
   const tracker = new DeliveryTracker(ctx.tag, ctx.n);
   await drain(q, ctx, tracker, (options) => q.consume(options));
-  return { value: ctx.n / seconds, verification: await verify(q, tracker) };
+  return { value: ctx.n / seconds, cpuUsPerMessage, verification: await verify(q, tracker) };
 }
 
 /** W3/W5: preload with batches (untimed), checkpoint, then time consumption until nothing is pending. */
@@ -126,10 +134,12 @@ async function consumeAll(
   await within(ctx.timeoutMs, 'preloading', preload(q, ctx));
   await checkpoint();
   const tracker = new DeliveryTracker(ctx.tag, ctx.n);
+  const busy = machineBusySeconds();
   const started = now();
   await drain(q, ctx, tracker, consume);
   const seconds = (now() - started) / 1000;
-  return { value: ctx.n / seconds, verification: await verify(q, tracker) };
+  const cpuUsPerMessage = cpuPerMessage(busy, ctx.n);
+  return { value: ctx.n / seconds, cpuUsPerMessage, verification: await verify(q, tracker) };
 }
 
 async function preload(q: QueueUnderTest, ctx: WorkloadContext): Promise<void> {
