@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailroomClient } from '@mailroom/core';
+import type { DataSource } from 'typeorm';
 import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
 import { watchLongPolls } from '../support/long-polls';
 import { until } from '../support/wait';
@@ -36,6 +37,19 @@ const listeners = async (): Promise<number> =>
  * would be found by it and prove nothing).
  */
 const waiting = (queue: string, count = 1) => until(() => polls.waiting(queue) >= count);
+
+/** Counts the claim statements sent on `pool`'s own connections (each walks the queue: claim.sql.ts). */
+function countClaims(pool: DataSource): { count: number } {
+  const counter = { count: 0 };
+  const pg = (pool.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
+  const query = pg.query.bind(pg);
+  pg.query = (config: unknown, ...rest: unknown[]) => {
+    if (String((config as { text?: string })?.text ?? config).includes('FOR UPDATE OF m SKIP LOCKED'))
+      counter.count += 1;
+    return query(config, ...rest);
+  };
+  return counter;
+}
 
 describe('long-poll', () => {
   // The consumer's poll (60 s) outlasts each receive's waitMs (15 s): a receive that returns the
@@ -81,18 +95,45 @@ describe('long-poll', () => {
     await producer.send('waiting', 'after reconnect');
     expect((await receiving).map((m) => m.body)).toEqual(['after reconnect']);
   });
+  it('waits without claiming right after a claim that came back short, and loses no wake-up doing so', async () => {
+    await producer.createQueue('quiet');
+    const pool = await db.newDataSource();
+    const watcher = await startClient(pool, { pollIntervalMs: 60_000 });
+    const claims = countClaims(pool);
+    // Woken by the send, a claim asks for ten and brings one: nothing else was deliverable.
+    const first = watcher.receive('quiet', { max: 10, waitMs: 15_000 });
+    await waiting('quiet');
+    await producer.send('quiet', 'first');
+    const [m] = await first;
+    expect(m.body).toBe('first');
+    await watcher.ack('quiet', [m.receipt]);
+    claims.count = 0;
+    const receiving = watcher.receive('quiet', { waitMs: 15_000 });
+    await waiting('quiet');
+    // Nothing was sent and nothing woke the queue since that claim: the long poll waits at once.
+    expect(claims.count).toBe(0);
+    await producer.send('quiet', 'woken');
+    const woken = await receiving;
+    expect(woken.map((m) => m.body)).toEqual(['woken']);
+    await watcher.ack('quiet', [woken[0].receipt]);
+    // A send between a short claim and the long poll, its notification arriving before or
+    // after the poll starts: the poll claims it either way (15 s < the 60 s poll).
+    for (let i = 0; i < 20; i += 1) {
+      expect(await watcher.receive('quiet', { max: 10, waitMs: 0 })).toEqual([]);
+      await producer.send('quiet', i);
+      const [got] = await watcher.receive<number>('quiet', { waitMs: 15_000 });
+      expect(got?.body).toBe(i);
+      await watcher.ack('quiet', [got.receipt]);
+    }
+    await watcher.close();
+    await pool.destroy();
+  });
+
   it('wakes ten receives on one consumer name with one claim that delivers, and loses no wake-up', async () => {
     await producer.createQueue('herd');
     const pool = await db.newDataSource(); // its own connections: the claims counted are the consumer's
     const watcher = await startClient(pool, { pollIntervalMs: 60_000 });
-    // Count the consumer's claim statements on its own pool.
-    const pg = (pool.driver as unknown as { master: { query: (...args: unknown[]) => unknown } }).master;
-    const query = pg.query.bind(pg);
-    let claims = 0;
-    pg.query = (config: unknown, ...rest: unknown[]) => {
-      if (String((config as { text?: string })?.text ?? config).includes('mailroom_lease WHERE id = $1')) claims += 1;
-      return query(config, ...rest);
-    };
+    const claims = countClaims(pool);
     const got: number[] = [];
     const loops = Array.from({ length: 10 }, async () => {
       while (got.length < 5) {
@@ -104,7 +145,7 @@ describe('long-poll', () => {
       }
     });
     await waiting('herd', 10); // every loop waits
-    claims = 0;
+    claims.count = 0;
     // Each message is taken by one of the waiting loops; the claims counted show how many woke.
     for (let i = 0; i < 5; i += 1) {
       await producer.send('herd', i);
@@ -112,7 +153,7 @@ describe('long-poll', () => {
     }
     // Per message: the claim that delivers it, one that finds the queue empty, and the
     // receiving loop's next receive; without coalescing, each of the ten woken receives claims.
-    expect(claims).toBeLessThanOrEqual(5 * 4);
+    expect(claims.count).toBeLessThanOrEqual(5 * 4);
     await Promise.all(loops);
     expect(got).toEqual([0, 1, 2, 3, 4]);
     await watcher.close();

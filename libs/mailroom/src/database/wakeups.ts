@@ -13,6 +13,9 @@ export class Wakeups extends EventEmitter {
   private client: Client | null = null;
   private closed = false;
   private retryMs = 100;
+  /** Wake-ups so far, by queue id, and resyncs so far: see mark(). */
+  private readonly woken = new Map<number, number>();
+  private resyncs = 0;
 
   constructor(private readonly config: ClientConfig) {
     super();
@@ -41,7 +44,17 @@ export class Wakeups extends EventEmitter {
 
   /** Wakes this node's consumers of queue `queueId` now, as its notification would. */
   wakeLocal(queueId: number): void {
-    this.emit(`queue:${queueId}`);
+    this.wakeQueue(queueId);
+  }
+
+  /**
+   * A number that changes whenever queue `queueId` is woken (its notification, wakeLocal,
+   * a resync): two equal marks mean no wake-up came between them. A claim that found the
+   * queue empty, with the mark unchanged since it started, tells a receive that claiming
+   * again would find nothing either (ConsumerSession).
+   */
+  mark(queueId: number): number {
+    return this.resyncs + (this.woken.get(queueId) ?? 0);
   }
 
   /**
@@ -73,7 +86,7 @@ export class Wakeups extends EventEmitter {
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
       this.client = client;
       this.retryMs = 100;
-      this.emit('resync');
+      this.resync();
     } catch (error) {
       await client.end().catch(() => undefined);
       if (this.closed) return;
@@ -86,8 +99,18 @@ export class Wakeups extends EventEmitter {
     if (this.client !== client || this.closed) return;
     this.client = null;
     client.end().catch(() => undefined);
-    this.emit('resync');
+    this.resync();
     this.scheduleReconnect();
+  }
+
+  private resync(): void {
+    this.resyncs += 1;
+    this.emit('resync');
+  }
+
+  private wakeQueue(queueId: number): void {
+    this.woken.set(queueId, (this.woken.get(queueId) ?? 0) + 1);
+    this.emit(`queue:${queueId}`);
   }
 
   private scheduleReconnect(): void {
@@ -98,7 +121,7 @@ export class Wakeups extends EventEmitter {
 
   private dispatch(channel: string, payload: string): void {
     if (channel === MESSAGE_CHANNEL) {
-      this.emit(`queue:${payload}`);
+      this.wakeQueue(Number(payload));
     } else if (channel === OUTBOX_CHANNEL) {
       this.emit(`outbox:${payload}`);
     } else if (channel === ACTOR_CHANNEL) {

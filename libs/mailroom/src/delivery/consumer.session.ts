@@ -7,7 +7,8 @@ import type { QueueRef } from '../queue/queue.service';
 import { LeaseLostError } from '../errors/mailroom.errors';
 import { record, secondsSince } from '../observability/instruments';
 import { ACK_AND_CLAIM, ACK_AND_CLAIM_OWN, CLAIM, CLAIM_OWN, TAKE } from './claim.sql';
-import { encodeReceipt, receiptParams, type Receipt } from './receipt';
+import { toMessages, type ClaimRow } from './claim.rows';
+import { receiptParams, type Receipt } from './receipt';
 import { staleReceipts } from './settlement';
 import type { Wakeups } from '../database/wakeups';
 
@@ -26,22 +27,6 @@ export interface ReceiveOptions {
   take?: boolean;
   /** Settled deliveries to ack in the first claim's statement (all or nothing, as ack()). */
   ack?: Receipt[];
-}
-
-interface ClaimRow {
-  /** ACK_AND_CLAIM: whether every receipt to ack was live (and so acked). */
-  acked?: boolean;
-  /** CLAIM_OWN: the lease the claim opened. */
-  lease_id?: string | null;
-  /** The lease's deadline (epoch ms; claim.sql.ts epochMs). */
-  expires_ms?: number | null;
-  seq: string | null;
-  id: string;
-  body: unknown;
-  headers: Record<string, string>;
-  group_key: string | null;
-  routing_key: string | null;
-  delivery_count: number;
 }
 
 /**
@@ -72,6 +57,12 @@ export class ConsumerSession {
   /** Claims started so far, and the number of the latest one that found nothing (see claim()). */
   private claimsStarted = 0;
   private lastEmptyClaim = -1;
+  /**
+   * The latest claim, if it looked and found fewer messages than it asked for (so none
+   * were left): when it started (Date.now()) and the queue's wake-up mark then
+   * (Wakeups.mark). See knownEmpty().
+   */
+  private quiet: { at: number; mark: number } | null = null;
   /** Receives running now: a session is only forgotten between them. */
   private receiving = 0;
 
@@ -112,16 +103,21 @@ export class ConsumerSession {
     // still wakes us (no lost wake-up), so latency is one notification, not a poll.
     const watch = this.wakeups.watch(this.queue.id);
     try {
-      for (let acks = options.ack ?? [], wokenAt = -1; ; acks = []) {
-        const messages = options.take ? await this.take(options.max) : await this.claim(options, acks, wokenAt);
-        const remaining = deadline - Date.now();
-        if (messages.length > 0 || remaining <= 0 || options.signal?.aborted) return messages;
-        // The claim saw the queue as it was before its acks: a grouped message whose
-        // predecessor it just acked is deliverable now, and no notification will say so.
-        if (acks.length > 0) continue;
+      // A long poll that starts while the queue is known to be empty waits first: its claim
+      // would find nothing (a push consumer's long poll right after the claim that brought
+      // the last message: one statement a message fewer when messages come one at a time).
+      let pollMs = options.waitMs > 0 && !options.ack?.length ? this.knownEmpty() : null;
+      for (let acks = options.ack ?? [], wokenAt = -1; ; acks = [], pollMs = null) {
+        if (pollMs === null) {
+          const messages = options.take ? await this.take(options.max) : await this.claim(options, acks, wokenAt);
+          if (messages.length > 0 || deadline <= Date.now() || options.signal?.aborted) return messages;
+          // The claim saw the queue as it was before its acks: a grouped message whose
+          // predecessor it just acked is deliverable now, and no notification will say so.
+          if (acks.length > 0) continue;
+        }
         record('waiting', this.queue.name, 1);
         await watch
-          .wait(Math.min(remaining, this.pollIntervalMs), options.signal)
+          .wait(Math.min(deadline - Date.now(), pollMs ?? this.pollIntervalMs), options.signal)
           .finally(() => record('waiting', this.queue.name, -1));
         wokenAt = this.claimsStarted;
         // A caller that gave up while we waited must not be handed messages nobody will receive.
@@ -130,6 +126,23 @@ export class ConsumerSession {
     } finally {
       watch.dispose();
     }
+  }
+
+  /**
+   * While the queue is known to be empty, how long until the poll that would find
+   * messages no notification announces (delays coming due); else null. Known empty: the
+   * session's latest claim looked and found fewer messages than it asked for, and no
+   * wake-up of the queue came since that claim started. Every send, nack, expiry, release, restore and resume notifies, so a
+   * message deliverable since then has changed the mark. Only standard queues: on a
+   * grouped or exclusive one an ack (no notification) can make a message deliverable.
+   * A claim that skips another's locked rows can come back short while the queue holds
+   * messages; a waiting receive finds those at its next poll, as it always did.
+   */
+  private knownEmpty(): number | null {
+    if (this.quiet === null || this.queue.options.ordering !== 'standard') return null;
+    if (this.wakeups.mark(this.queue.id) !== this.quiet.mark) return null;
+    const pollMs = this.quiet.at + this.pollIntervalMs - Date.now();
+    return pollMs > 0 ? pollMs : null;
   }
 
   /**
@@ -157,7 +170,9 @@ export class ConsumerSession {
   /** At-most-once: a take is a delivery (and counted as one), settled in the statement that takes it. */
   private async take(max: number): Promise<ReceivedMessage[]> {
     const clock = performance.now();
+    const since = this.since();
     const rows = await execute<ClaimRow>(this.dataSource.manager, TAKE, { queue: this.queue.id, max });
+    this.quiet = rows.length < max ? since : null;
     const messages = toMessages(
       rows.map((row) => ({ ...row, delivery_count: row.delivery_count + 1 })),
       null,
@@ -192,7 +207,9 @@ export class ConsumerSession {
   private async claimOnce(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
     const started = this.claimsStarted++;
     const clock = performance.now();
-    const messages = await this.claimInLease(options, acks);
+    const since = this.since();
+    this.quiet = null;
+    const messages = await this.claimInLease(options, acks, since);
     // Returned, not thrown: every carried ack was live and is acked (all or nothing).
     if (acks.length > 0) record('acked', this.queue.name, acks.length);
     record(
@@ -205,8 +222,18 @@ export class ConsumerSession {
     return messages;
   }
 
-  private async claimInLease(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
-    if (this.ownership === 'per-receive') return this.claimOwn(options, acks);
+  /** Now, for `quiet`: a claim about to start. */
+  private since(): { at: number; mark: number } {
+    return { at: Date.now(), mark: this.wakeups.mark(this.queue.id) };
+  }
+
+  /** Claims; sets `quiet` to `since` when the statement looked and came back short. */
+  private async claimInLease(
+    options: ReceiveOptions,
+    acks: Receipt[],
+    since: ConsumerSession['quiet'],
+  ): Promise<ReceivedMessage[]> {
+    if (this.ownership === 'per-receive') return this.claimOwn(options, acks, since);
     for (let attempt = 0; attempt < 2; attempt += 1) {
       if (!this.leaseId) this.leaseId = await this.leases.open(this.queue, this.consumer, options.leaseMs);
       if (!this.leaseId) break; // exclusive ordering: another consumer holds the queue
@@ -226,7 +253,11 @@ export class ConsumerSession {
         throw error;
       });
       acks = []; // acked (a stale receipt has thrown)
-      if (rows[0]?.expires_ms) return toMessages(rows, new Date(rows[0].expires_ms));
+      if (rows[0]?.expires_ms) {
+        const messages = toMessages(rows, new Date(rows[0].expires_ms));
+        if (messages.length < options.max) this.quiet = since;
+        return messages;
+      }
       this.leaseId = null; // expired or released under us: open a fresh lease and try once more
     }
     // Nothing claimed; receipts still to ack are acked on their own, as ack() would.
@@ -235,7 +266,11 @@ export class ConsumerSession {
   }
 
   /** A claim into a lease of its own (CLAIM_OWN); with acks, in the same statement. */
-  private async claimOwn(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
+  private async claimOwn(
+    options: ReceiveOptions,
+    acks: Receipt[],
+    since: ConsumerSession['quiet'],
+  ): Promise<ReceivedMessage[]> {
     const { state, snapshot } = this.leaseRow;
     const claim = {
       queue: this.queue.id,
@@ -253,8 +288,10 @@ export class ConsumerSession {
     const opened = rows[0]?.lease_id ? rows[0] : null;
     // Remembered only to release it on close(); a lease past its deadline is the reaper's.
     for (const [id, deadline] of this.ownLeases) if (deadline < Date.now()) this.ownLeases.delete(id);
-    if (opened) this.ownLeases.set(opened.lease_id!, opened.expires_ms!);
-    return opened ? toMessages(rows, new Date(opened.expires_ms!)) : [];
+    if (!opened || rows.length < options.max) this.quiet = since;
+    if (!opened) return [];
+    this.ownLeases.set(opened.lease_id!, opened.expires_ms!);
+    return toMessages(rows, new Date(opened.expires_ms!));
   }
 
   private async ackAndClaim(acks: Receipt[], options: ReceiveOptions): Promise<ClaimRow[]> {
@@ -267,22 +304,4 @@ export class ConsumerSession {
     if (!rows[0].acked) throw new LeaseLostError(await staleReceipts(this.dataSource.manager, this.queue.id, acks));
     return rows;
   }
-}
-
-/** Taken messages (leaseExpiresAt null) carry no receipt: there is nothing left to settle. */
-function toMessages(rows: ClaimRow[], leaseExpiresAt: Date | null): ReceivedMessage[] {
-  return rows
-    .filter((row) => row.seq !== null)
-    .sort((a, b) => Number(a.seq) - Number(b.seq))
-    .map((row) => ({
-      id: row.id,
-      sequence: Number(row.seq),
-      body: row.body,
-      headers: row.headers,
-      groupKey: row.group_key,
-      routingKey: row.routing_key,
-      deliveryCount: row.delivery_count,
-      receipt: leaseExpiresAt ? encodeReceipt(row.seq!, row.id, row.delivery_count) : '',
-      leaseExpiresAt,
-    }));
 }
