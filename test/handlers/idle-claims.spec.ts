@@ -1,28 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { Client } from 'pg';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { MailroomClient, OnMessage } from '@mailroom/core';
-import { createTestDatabase, startClient, type TestDatabase } from '../support/database';
+import { afterAll, expect, it, vi } from 'vitest';
+import { OnMessage } from '@mailroom/core';
+import { databaseWithClient } from '../support/database';
 import { watchLongPolls } from '../support/long-polls';
 import { startNestApp } from '../support/nest';
 import { until } from '../support/wait';
 
-let db: TestDatabase;
-let producer: MailroomClient;
+const setup = databaseWithClient();
 const polls = watchLongPolls();
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  producer = await startClient(db.dataSource);
-});
-afterAll(async () => {
-  await producer?.close();
-  await db?.drop();
-  polls.stop();
-});
+afterAll(() => polls.stop());
 
 it('handles messages that come one at a time with two statements each: the claim that delivers, and the ack (alone or carried by a claim)', async () => {
-  await producer.createQueue('one-at-a-time');
+  await setup.client.createQueue('one-at-a-time');
   const seen: number[] = [];
   @Injectable()
   class Handler {
@@ -34,7 +24,7 @@ it('handles messages that come one at a time with two statements each: the claim
     }
   }
   // A poll so slow that every statement counted below answers a send or a handler's ack.
-  const app = await startNestApp(db.url, [Handler], { pollIntervalMs: 60_000 });
+  const app = await startNestApp(setup.db.url, [Handler], { pollIntervalMs: 60_000 });
   await app.init();
   let statements = 0;
   const query = Client.prototype.query;
@@ -49,7 +39,7 @@ it('handles messages that come one at a time with two statements each: the claim
     await until(() => polls.waiting('one-at-a-time') === 1);
     statements = 0;
     for (let i = 0; i < 10; i += 1) {
-      await producer.send('one-at-a-time', i);
+      await setup.client.send('one-at-a-time', i);
       // Handled, its ack carried by a claim, and the consumer waiting again: the next send finds it idle.
       await until(() => seen.length === i + 1 && polls.waiting('one-at-a-time') === 1);
     }
