@@ -1,13 +1,17 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { promisify } from 'node:util';
 import { InvalidRequestError } from '@mailroom/core';
 import { AUTH_OPTIONS, type AuthOptions } from './auth.options';
 import { UnauthorizedError } from './auth.errors';
 import { KeyStore, type NewKey, type StoredKey } from './key-store';
 import { ALL_SCOPES, parseScopes } from './scopes';
 
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, length: number) => Promise<Buffer>;
+/** scrypt looked up at each call (not bound once), so a test can count the calls. */
+function scryptAsync(password: string, salt: Buffer, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, length, (error, key) => (error ? reject(error) : resolve(key))),
+  );
+}
 
 /** Who a request is: the key's id and name (never the key) and what it may do. */
 export interface Principal {
@@ -32,6 +36,8 @@ const CACHE_LIMIT = 10_000;
 export class KeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Auth');
   private readonly verified = new Map<string, string>();
+  /** Verifications running now, by the key's SHA-256 and the hash: requests with one key share one. */
+  private readonly verifying = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly store: KeyStore,
@@ -69,12 +75,33 @@ export class KeysService implements OnApplicationBootstrap {
     const digest = sha256(presented);
     const row = await this.store.find(digest.slice(0, ID_LENGTH));
     if (!row || row.revokedAt) throw new UnauthorizedError('Unknown or revoked API key.');
-    if (this.verified.get(digest) !== row.hash) {
-      if (!(await matches(presented, row.hash))) throw new UnauthorizedError('Unknown or revoked API key.');
-      if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
-      this.verified.set(digest, row.hash);
+    if (this.verified.get(digest) !== row.hash && !(await this.verify(presented, digest, row.hash))) {
+      throw new UnauthorizedError('Unknown or revoked API key.');
     }
     return { id: row.id, name: row.name, scopes: row.scopes };
+  }
+
+  /**
+   * Checks `presented` against its scrypt `hash` once, however many requests bring it at the
+   * same time (after a restart, every client's first requests arrive together: each running
+   * its own scrypt, ten took ~3.5 × as long as one and held the libuv pool).
+   */
+  private verify(presented: string, digest: string, hash: string): Promise<boolean> {
+    const id = `${digest}:${hash}`;
+    let running = this.verifying.get(id);
+    if (!running) {
+      running = matches(presented, hash)
+        .then((ok) => {
+          if (ok) {
+            if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
+            this.verified.set(digest, hash);
+          }
+          return ok;
+        })
+        .finally(() => this.verifying.delete(id));
+      this.verifying.set(id, running);
+    }
+    return running;
   }
 
   /** A new key: the answer is the only place the key ever appears. */

@@ -1,5 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import crypto from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { attachBroker, startBroker, type TestBroker } from '../rest/broker';
 import { TEST_ADMIN_KEY } from '../support/auth';
@@ -79,6 +81,23 @@ describe('API keys', () => {
     expect((await other.callAs(key, 'GET', '/v1/queues')).status).toBe(401);
     expect((await broker.callAs(key, 'GET', '/v1/queues')).status).toBe(401);
     expect((await broker.call('DELETE', `/v1/keys/${id}`)).body.error.code).toBe('key_not_found');
+  });
+
+  it('verifies a key once when its first requests arrive together: one scrypt, not one a request', async () => {
+    const { key } = await newKey(['manage:*'], 'burst');
+    const scrypt = vi.spyOn(crypto, 'scrypt');
+    syncBuiltinESMExports(); // the broker's `import { scrypt }` sees the spy
+    try {
+      // `other` has never seen this key: each of these requests would verify it.
+      const statuses = await Promise.all(
+        Array.from({ length: 10 }, async () => (await other.callAs(key, 'GET', '/v1/queues')).status),
+      );
+      expect(statuses).toEqual(Array(10).fill(200));
+      expect(scrypt).toHaveBeenCalledTimes(1);
+    } finally {
+      scrypt.mockRestore();
+      syncBuiltinESMExports();
+    }
   });
 
   it('records management and admin actions in the audit trail, before answering: who, what, target, when', async () => {
