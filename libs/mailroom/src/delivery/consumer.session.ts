@@ -129,12 +129,12 @@ export class ConsumerSession {
   }
 
   /**
-   * While the queue is known to be empty, how long until the poll that would find
-   * messages no notification announces (delays coming due); else null. Known empty: the
-   * session's latest claim looked and found fewer messages than it asked for, and no
-   * wake-up of the queue came since that claim started. Every send, nack, expiry, release, restore and resume notifies, so a
-   * message deliverable since then has changed the mark. Only standard queues: on a
-   * grouped or exclusive one an ack (no notification) can make a message deliverable.
+   * While the queue is known to be empty, how long until the poll that finds what no
+   * notification announces (delays coming due); else null. Known empty: the session's
+   * latest claim looked and found fewer messages than it asked for, and no wake-up of the
+   * queue came since that claim started. Every send, nack, expiry, release, restore and
+   * resume notifies, so a message deliverable since then has changed the mark. Standard
+   * queues only: on a grouped or exclusive one an ack (no notification) can free a message.
    * A claim that skips another's locked rows can come back short while the queue holds
    * messages; a waiting receive finds those at its next poll, as it always did.
    */
