@@ -57,3 +57,32 @@ describe('announcing due messages', () => {
     expect(woken).toBe(true);
   });
 });
+
+/** Wakeups.mark: what lets a long poll after a short claim wait without claiming (delivery/known-empty.ts). */
+describe('wake-up marks', () => {
+  it('changes a queue’s mark on its every wake-up (notification, local wake-up, resync), and not on another queue’s', async () => {
+    await env.client.createQueue('marked');
+    await env.client.createQueue('other');
+    const [{ id }] = await env.db.dataSource.query(`SELECT id FROM mailroom_queue WHERE name = 'marked'`);
+    const [{ id: otherId }] = await env.db.dataSource.query(`SELECT id FROM mailroom_queue WHERE name = 'other'`);
+    const here = await node();
+    let mark = here.mark(id);
+    // Another queue's send: once its notification is in, the mark is as it was.
+    const otherWoken = here.watch(otherId).wait(60_000);
+    await env.client.send('other', 'not ours');
+    await otherWoken;
+    expect(here.mark(id)).toBe(mark);
+    await env.client.send('marked', 'ours');
+    await until(() => here.mark(id) !== mark);
+    mark = here.mark(id);
+    here.wakeLocal(id);
+    expect(here.mark(id)).not.toBe(mark);
+    mark = here.mark(id);
+    // Notifications may have been missed while the LISTEN connection was down: a resync changes every mark.
+    await env.db.dataSource.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = 'mailroom-listen' AND datname = current_database()`,
+    );
+    await until(() => here.mark(id) !== mark);
+  });
+});

@@ -117,7 +117,8 @@ describe('long-poll', () => {
     expect(woken.map((m) => m.body)).toEqual(['woken']);
     await watcher.ack('quiet', [woken[0].receipt]);
     // A send between a short claim and the long poll, its notification arriving before or
-    // after the poll starts: the poll claims it either way (15 s < the 60 s poll).
+    // after the poll starts: the poll returns it. (That the mark moves with every
+    // notification, so the poll claims at once, is announce.spec.ts's 'wake-up marks'.)
     for (let i = 0; i < 20; i += 1) {
       expect(await watcher.receive('quiet', { max: 10, waitMs: 0 })).toEqual([]);
       await producer.send('quiet', i);

@@ -51,7 +51,7 @@ export class Wakeups extends EventEmitter {
    * A number that changes whenever queue `queueId` is woken (its notification, wakeLocal,
    * a resync): two equal marks mean no wake-up came between them. A claim that found the
    * queue empty, with the mark unchanged since it started, tells a receive that claiming
-   * again would find nothing either (ConsumerSession).
+   * again would find nothing either (delivery/known-empty.ts).
    */
   mark(queueId: number): number {
     return this.resyncs + (this.woken.get(queueId) ?? 0);

@@ -8,6 +8,7 @@ import { LeaseLostError } from '../errors/mailroom.errors';
 import { record, secondsSince } from '../observability/instruments';
 import { ACK_AND_CLAIM, ACK_AND_CLAIM_OWN, CLAIM, CLAIM_OWN, TAKE } from './claim.sql';
 import { toMessages, type ClaimRow } from './claim.rows';
+import { KnownEmpty, type ClaimStamp } from './known-empty';
 import { receiptParams, type Receipt } from './receipt';
 import { staleReceipts } from './settlement';
 import type { Wakeups } from '../database/wakeups';
@@ -57,12 +58,7 @@ export class ConsumerSession {
   /** Claims started so far, and the number of the latest one that found nothing (see claim()). */
   private claimsStarted = 0;
   private lastEmptyClaim = -1;
-  /**
-   * The latest claim, if it looked and found fewer messages than it asked for (so none
-   * were left): when it started (Date.now()) and the queue's wake-up mark then
-   * (Wakeups.mark). See knownEmpty().
-   */
-  private quiet: { at: number; mark: number } | null = null;
+  private readonly knownEmpty: KnownEmpty;
   /** Receives running now: a session is only forgotten between them. */
   private receiving = 0;
 
@@ -76,6 +72,7 @@ export class ConsumerSession {
     readonly ownership: LeaseOwnership,
   ) {
     this.leaseRow = newLease({ queueId: queue.id, consumer });
+    this.knownEmpty = new KnownEmpty(wakeups, queue, pollIntervalMs);
   }
 
   /**
@@ -106,7 +103,7 @@ export class ConsumerSession {
       // A long poll that starts while the queue is known to be empty waits first: its claim
       // would find nothing (a push consumer's long poll right after the claim that brought
       // the last message: one statement a message fewer when messages come one at a time).
-      let pollMs = options.waitMs > 0 && !options.ack?.length ? this.knownEmpty() : null;
+      let pollMs = options.waitMs > 0 && !options.ack?.length ? this.knownEmpty.pollMs() : null;
       for (let acks = options.ack ?? [], wokenAt = -1; ; acks = [], pollMs = null) {
         if (pollMs === null) {
           const messages = options.take ? await this.take(options.max) : await this.claim(options, acks, wokenAt);
@@ -126,23 +123,6 @@ export class ConsumerSession {
     } finally {
       watch.dispose();
     }
-  }
-
-  /**
-   * While the queue is known to be empty, how long until the poll that finds what no
-   * notification announces (delays coming due); else null. Known empty: the session's
-   * latest claim looked and found fewer messages than it asked for, and no wake-up of the
-   * queue came since that claim started. Every send, nack, expiry, release, restore and
-   * resume notifies, so a message deliverable since then has changed the mark. Standard
-   * queues only: on a grouped or exclusive one an ack (no notification) can free a message.
-   * A claim that skips another's locked rows can come back short while the queue holds
-   * messages; a waiting receive finds those at its next poll, as it always did.
-   */
-  private knownEmpty(): number | null {
-    if (this.quiet === null || this.queue.options.ordering !== 'standard') return null;
-    if (this.wakeups.mark(this.queue.id) !== this.quiet.mark) return null;
-    const pollMs = this.quiet.at + this.pollIntervalMs - Date.now();
-    return pollMs > 0 ? pollMs : null;
   }
 
   /**
@@ -170,9 +150,9 @@ export class ConsumerSession {
   /** At-most-once: a take is a delivery (and counted as one), settled in the statement that takes it. */
   private async take(max: number): Promise<ReceivedMessage[]> {
     const clock = performance.now();
-    const since = this.since();
+    const stamp = this.knownEmpty.stamp();
     const rows = await execute<ClaimRow>(this.dataSource.manager, TAKE, { queue: this.queue.id, max });
-    this.quiet = rows.length < max ? since : null;
+    this.knownEmpty.claimed(stamp, rows.length, max);
     const messages = toMessages(
       rows.map((row) => ({ ...row, delivery_count: row.delivery_count + 1 })),
       null,
@@ -207,9 +187,7 @@ export class ConsumerSession {
   private async claimOnce(options: ReceiveOptions, acks: Receipt[]): Promise<ReceivedMessage[]> {
     const started = this.claimsStarted++;
     const clock = performance.now();
-    const since = this.since();
-    this.quiet = null;
-    const messages = await this.claimInLease(options, acks, since);
+    const messages = await this.claimInLease(options, acks, this.knownEmpty.stamp());
     // Returned, not thrown: every carried ack was live and is acked (all or nothing).
     if (acks.length > 0) record('acked', this.queue.name, acks.length);
     record(
@@ -222,18 +200,9 @@ export class ConsumerSession {
     return messages;
   }
 
-  /** Now, for `quiet`: a claim about to start. */
-  private since(): { at: number; mark: number } {
-    return { at: Date.now(), mark: this.wakeups.mark(this.queue.id) };
-  }
-
-  /** Claims; sets `quiet` to `since` when the statement looked and came back short. */
-  private async claimInLease(
-    options: ReceiveOptions,
-    acks: Receipt[],
-    since: ConsumerSession['quiet'],
-  ): Promise<ReceivedMessage[]> {
-    if (this.ownership === 'per-receive') return this.claimOwn(options, acks, since);
+  /** Claims; tells `knownEmpty` what the statement saw, if it looked (`stamp`: when it started). */
+  private async claimInLease(options: ReceiveOptions, acks: Receipt[], stamp: ClaimStamp): Promise<ReceivedMessage[]> {
+    if (this.ownership === 'per-receive') return this.claimOwn(options, acks, stamp);
     for (let attempt = 0; attempt < 2; attempt += 1) {
       if (!this.leaseId) this.leaseId = await this.leases.open(this.queue, this.consumer, options.leaseMs);
       if (!this.leaseId) break; // exclusive ordering: another consumer holds the queue
@@ -255,7 +224,7 @@ export class ConsumerSession {
       acks = []; // acked (a stale receipt has thrown)
       if (rows[0]?.expires_ms) {
         const messages = toMessages(rows, new Date(rows[0].expires_ms));
-        if (messages.length < options.max) this.quiet = since;
+        this.knownEmpty.claimed(stamp, messages.length, options.max);
         return messages;
       }
       this.leaseId = null; // expired or released under us: open a fresh lease and try once more
@@ -266,11 +235,7 @@ export class ConsumerSession {
   }
 
   /** A claim into a lease of its own (CLAIM_OWN); with acks, in the same statement. */
-  private async claimOwn(
-    options: ReceiveOptions,
-    acks: Receipt[],
-    since: ConsumerSession['quiet'],
-  ): Promise<ReceivedMessage[]> {
+  private async claimOwn(options: ReceiveOptions, acks: Receipt[], stamp: ClaimStamp): Promise<ReceivedMessage[]> {
     const { state, snapshot } = this.leaseRow;
     const claim = {
       queue: this.queue.id,
@@ -288,7 +253,7 @@ export class ConsumerSession {
     const opened = rows[0]?.lease_id ? rows[0] : null;
     // Remembered only to release it on close(); a lease past its deadline is the reaper's.
     for (const [id, deadline] of this.ownLeases) if (deadline < Date.now()) this.ownLeases.delete(id);
-    if (!opened || rows.length < options.max) this.quiet = since;
+    this.knownEmpty.claimed(stamp, opened ? rows.length : 0, options.max);
     if (!opened) return [];
     this.ownLeases.set(opened.lease_id!, opened.expires_ms!);
     return toMessages(rows, new Date(opened.expires_ms!));
