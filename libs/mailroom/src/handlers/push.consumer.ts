@@ -25,6 +25,8 @@ export interface PushConsumerTimings {
   longPollMs: number;
   /** Tries of each ack and nack (settle.retry.ts). */
   settleAttempts: number;
+  /** The longest a finished handler's ack waits to be carried by a claim, or to go with others. */
+  ackHoldMs: number;
 }
 
 /**
@@ -51,6 +53,8 @@ export class PushConsumer {
    * left in the window, says little about the queue.)
    */
   private backlog = false;
+  /** The last claim came back short: it saw every message it could take, and the queue has no more for us. */
+  private drained = false;
   private stopping = false;
   private loop: Promise<void> = Promise.resolve();
   private extender: NodeJS.Timeout | null = null;
@@ -66,7 +70,7 @@ export class PushConsumer {
     private readonly handler: MessageHandler,
     timings: Partial<PushConsumerTimings> = {},
   ) {
-    this.timings = { longPollMs: LONG_POLL_MS, settleAttempts: SETTLE_ATTEMPTS, ...timings };
+    this.timings = { longPollMs: LONG_POLL_MS, settleAttempts: SETTLE_ATTEMPTS, ackHoldMs: ACK_HOLD_MS, ...timings };
     this.logger = new Logger(`Mailroom:${spec.consumer}`);
     this.acks = new AckBatcher(
       (receipts) => services.delivery.ack(queue, receipts),
@@ -132,16 +136,23 @@ export class PushConsumer {
    * becomes ack-and-claim, half the statements and commits (W3 @OnMessage ~33k → ~38k
    * msg/s). Acks are carried once nothing is left to start, or there is room anyway, so one
    * statement acks a whole batch and claims the next. They wait for that at most
-   * ACK_HOLD_MS (a handler may hang, or await its ctx.ack()), and go alone when there would
+   * `ackHoldMs` (a handler may hang, or await its ctx.ack()), and go alone when there would
    * be no room to claim. A claim that carries acks does not wait for messages: the acks'
-   * answer would wait with it.
+   * answer would wait with it. So once the queue is drained, the acks wait out their hold
+   * beside a long poll instead: messages that come one at a time are claimed by a claim
+   * that carries nothing (their latency is a bare claim's), and their acks go together,
+   * one statement for all that finished within the hold.
    */
   private async claimOnce(): Promise<void> {
     this.acks.collector = this.spec.ackMode === 'manual' ? () => undefined : null;
     const room = this.room();
     const { pending } = this.acks;
-    const holdLeft = ACK_HOLD_MS - this.acks.pendingForMs();
-    if (pending > 0 && (room > 0 || this.buffer.length === 0 || holdLeft <= 0)) {
+    const holdLeft = this.timings.ackHoldMs - this.acks.pendingForMs();
+    // Drained: the next claim would find nothing, so acks that may still wait do so beside a long poll.
+    const idle = this.drained && this.buffer.length === 0 && holdLeft > 0;
+    if (room > 0 && (pending === 0 || idle)) {
+      await this.longPoll(room);
+    } else if (pending > 0 && (room > 0 || this.buffer.length === 0 || holdLeft <= 0)) {
       const carried = this.acks.take(MAX_CARRIED_ACKS)!;
       const max = Math.min(100, room + carried.count);
       if (max <= 0) return carried.ackWith((receipts) => this.services.delivery.ack(this.queue, receipts));
@@ -150,11 +161,30 @@ export class PushConsumer {
         claimed = await this.claim(max, 0, receipts);
       });
       this.accept(claimed, max);
-    } else if (pending === 0 && room > 0) {
-      this.acks.collector = null; // acks settle on their own while we wait for messages
-      this.accept(await this.claim(room, Math.min(this.timings.longPollMs, LONG_POLL_MS)), room);
     } else {
       await this.slotOrAck(pending > 0 ? holdLeft : this.timings.longPollMs);
+    }
+  }
+
+  /**
+   * Waits for messages. Acks pending or to come settle on their own: at once, or, while the
+   * queue is drained, together once the oldest has waited `ackHoldMs`.
+   */
+  private async longPoll(room: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const release = () => {
+      this.acks.collector = null;
+      void this.acks.flush();
+    };
+    if (this.drained && this.spec.ackMode === 'manual') {
+      const hold = () => (timer ??= setTimeout(release, this.timings.ackHoldMs - this.acks.pendingForMs()));
+      this.acks.collector = hold;
+      if (this.acks.pending > 0) hold();
+    } else release();
+    try {
+      this.accept(await this.claim(room, Math.min(this.timings.longPollMs, LONG_POLL_MS)), room);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -178,6 +208,7 @@ export class PushConsumer {
     const idleSlots = this.buffer.length === 0 && this.running < this.spec.concurrency;
     this.window.claimed(asked, messages.length, idleSlots, this.buffer.length > 0);
     this.backlog = messages.length === asked && asked >= this.spec.transactionBatch;
+    this.drained = messages.length < asked;
     for (const m of messages) this.held.set(m.receipt || `${m.sequence}`, m);
     this.buffer.push(...messages);
     this.dispatch();
